@@ -1,0 +1,3 @@
+from kastell.cli.main import main
+
+main()

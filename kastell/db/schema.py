@@ -1,0 +1,248 @@
+"""The one schema, for SQLite and PostgreSQL alike.
+
+SQLAlchemy Core tables only; queries elsewhere are built from these objects, so
+no dialect-specific SQL leaks into the services. Changes to this file need a new
+Alembic revision in ``kastell/db/migrations/versions`` (see docs/upgrade.md); a
+test compares the migrated database with this metadata.
+
+Conventions:
+- Every directory and store row carries ``org_id``: tenancy is a column, and
+  every store query filters on it.
+- Times are integer seconds since the epoch (UTC); an offset in minutes sits
+  beside a time where a protocol must reproduce the original zone.
+- Addresses are stored lower-cased; ``addresses.address`` is unique across
+  primary addresses, aliases and groups, so the database itself forbids one
+  address meaning two things.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# SQLite only makes INTEGER PRIMARY KEY an alias of the rowid (fast, autoincrementing).
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# --------------------------------------------------------------------------- directory
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created", BigInteger, nullable=False),
+)
+
+domains = Table(
+    "domains",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("name", String(255), nullable=False, unique=True),
+    # An alias domain delivers to the same local parts of its target domain.
+    Column("alias_of", ID, ForeignKey("domains.id"), nullable=True),
+    # Address that receives mail for unknown local parts of this domain (optional).
+    Column("catchall", String(320), nullable=True),
+    Column("created", BigInteger, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("domain_id", ID, ForeignKey("domains.id"), nullable=False, index=True),
+    # user | shared | room | equipment
+    Column("kind", String(16), nullable=False),
+    Column("address", String(320), nullable=False, unique=True),
+    Column("display_name", String(255), nullable=False, server_default=""),
+    # argon2id PHC string; NULL means no password login (shared mailboxes, resources).
+    Column("password_hash", String(255), nullable=True),
+    # active | suspended | disabled
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("quota_bytes", BigInteger, nullable=False, server_default="0"),  # 0 = unlimited
+    Column("language", String(35), nullable=False, server_default="en"),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("permissions", Integer, nullable=False),  # bit set, see directory.permissions
+    Column("created", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    CheckConstraint("kind in ('user', 'shared', 'room', 'equipment')", name="kind"),
+    CheckConstraint("status in ('active', 'suspended', 'disabled')", name="status"),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("domain_id", ID, ForeignKey("domains.id"), nullable=False, index=True),
+    Column("address", String(320), nullable=False, unique=True),
+    Column("display_name", String(255), nullable=False, server_default=""),
+    Column("created", BigInteger, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", ID, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    # A member is an address: a local user, another group (nested lists) or an outside address.
+    Column("address", String(320), primary_key=True),
+)
+
+addresses = Table(
+    "addresses",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("domain_id", ID, ForeignKey("domains.id"), nullable=False, index=True),
+    Column("address", String(320), nullable=False, unique=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("group_id", ID, ForeignKey("groups.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("is_primary", Boolean, nullable=False, server_default="0"),
+    CheckConstraint("(account_id IS NULL) <> (group_id IS NULL)", name="one_target"),
+)
+
+admins = Table(
+    "admins",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    # system | org | domain, with a read-only variant flag
+    Column("role", String(16), nullable=False, server_default="system"),
+    Column("read_only", Boolean, nullable=False, server_default="0"),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=True),
+    Column("created", BigInteger, nullable=False),
+)
+
+# ------------------------------------------------------------------------------ store
+
+mailboxes = Table(
+    "mailboxes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, unique=True),
+    # The change clock: the last change number handed out in this mailbox.
+    Column("last_change", BigInteger, nullable=False, server_default="0"),
+    # Exact sum of items.size over the mailbox, kept in the same transactions.
+    Column("quota_used", BigInteger, nullable=False, server_default="0"),
+    Column("item_count", BigInteger, nullable=False, server_default="0"),
+    Column("created", BigInteger, nullable=False),
+)
+
+folders = Table(
+    "folders",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Column("mailbox_id", ID, ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False),
+    Column("parent_id", ID, ForeignKey("folders.id"), nullable=True),
+    # Full path with "/" between levels ("INBOX", "Archive/2024"); unique per mailbox.
+    Column("path", String(1024), nullable=False),
+    Column("folder_class", String(64), nullable=False),  # IPF.Note, IPF.Appointment, ...
+    Column("role", String(16), nullable=True),  # inbox, drafts, sent, trash, junk, ...
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("uidnext", BigInteger, nullable=False, server_default="1"),
+    Column("subscribed", Boolean, nullable=False, server_default="1"),
+    Column("created_change", BigInteger, nullable=False),
+    Column("change_num", BigInteger, nullable=False),  # last change of the folder itself
+    Column("content_change", BigInteger, nullable=False),  # last change of any item in it
+    Column("item_count", BigInteger, nullable=False, server_default="0"),
+    Column("unseen_count", BigInteger, nullable=False, server_default="0"),
+    Column("size", BigInteger, nullable=False, server_default="0"),
+    UniqueConstraint("mailbox_id", "path"),
+    UniqueConstraint("mailbox_id", "role"),
+    Index("ix_folders_mailbox_change", "mailbox_id", "change_num"),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Column("mailbox_id", ID, ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False),
+    Column("folder_id", ID, ForeignKey("folders.id"), nullable=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("created_change", BigInteger, nullable=False),
+    Column("change_num", BigInteger, nullable=False),
+    # message | event | contact | task | note
+    Column("kind", String(16), nullable=False, server_default="message"),
+    # Resource name for DAV (``abc.ics``) or a client id; unique per folder when set.
+    Column("name", String(512), nullable=True),
+    Column("flags", Integer, nullable=False, server_default="0"),  # bit set, see store.flags
+    Column("keywords", Text, nullable=False, server_default=""),  # " kw1 kw2 " (IMAP atoms never hold spaces)
+    Column("internal_date", BigInteger, nullable=False),
+    Column("internal_tz", SmallInteger, nullable=False, server_default="0"),  # minutes east of UTC
+    Column("size", BigInteger, nullable=False),
+    Column("blob_id", String(64), nullable=False),  # sha256 hex of the source bytes
+    # Parsed once at ingest (formats.mime), so that listings never re-parse.
+    Column("sent_date", BigInteger, nullable=True),
+    Column("subject", Text, nullable=False, server_default=""),
+    Column("from_addr", String(320), nullable=False, server_default=""),
+    Column("from_name", Text, nullable=False, server_default=""),
+    Column("to_addrs", Text, nullable=False, server_default=""),
+    Column("cc_addrs", Text, nullable=False, server_default=""),
+    Column("message_id", String(998), nullable=True),
+    Column("in_reply_to", Text, nullable=False, server_default=""),
+    Column("refs", Text, nullable=False, server_default=""),
+    Column("has_attachments", Boolean, nullable=False, server_default="0"),
+    Column("preview", Text, nullable=False, server_default=""),
+    Column("structure", LargeBinary, nullable=True),  # formats.mime.dumps()
+    UniqueConstraint("folder_id", "uid"),
+    UniqueConstraint("folder_id", "name"),
+    Index("ix_items_mailbox_change", "mailbox_id", "change_num"),
+    Index("ix_items_folder_change", "folder_id", "change_num"),
+    Index("ix_items_folder_blob", "folder_id", "blob_id"),
+    Index("ix_items_mailbox_message_id", "mailbox_id", "message_id"),
+    Index("ix_items_blob", "blob_id"),
+)
+
+item_props = Table(
+    "item_props",
+    metadata,
+    Column("item_id", ID, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    # A MAPI property tag ("0x1000001F") or a named property ("{GUID}/name"), or a protocol key.
+    Column("name", String(255), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+)
+
+tombstones = Table(
+    "tombstones",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Column("mailbox_id", ID, ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False),
+    Column("change_num", BigInteger, nullable=False),
+    Column("kind", String(8), nullable=False),  # item | folder
+    Column("object_id", ID, nullable=False),  # items.id or folders.id that went away
+    Column("folder_id", ID, nullable=True),  # the folder it left (items) or the folder itself
+    Column("uid", BigInteger, nullable=True),
+    Column("name", String(1024), nullable=True),  # DAV resource name, or folder path
+    Index("ix_tombstones_mailbox_change", "mailbox_id", "change_num"),
+    Index("ix_tombstones_folder_change", "folder_id", "change_num"),
+)

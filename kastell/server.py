@@ -1,0 +1,170 @@
+"""One process, one asyncio loop: every listener and background worker of Kastell.
+
+``serve(settings)`` opens the core services, starts each configured listener
+(logging one line for each), runs the background workers, and waits for
+SIGINT/SIGTERM. Shutdown stops accepting, gives in-flight work
+``server.shutdown_timeout`` seconds to finish, cancels what is left and closes
+the database — every write is one transaction, so cancelling one rolls it back
+and never leaves half an item.
+
+Listeners are a table (``HTTP_SERVICES`` below, and one entry per protocol as
+their packages land); a service with no implementation yet is named in one log
+line instead of being opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+
+import uvicorn
+
+from kastell.app import Kastell
+from kastell.config import SERVICES, Settings
+from kastell.tls import server_context
+from kastell.web.app import build_app
+
+log = logging.getLogger("kastell.server")
+
+HTTP_SERVICES = ("http", "https")
+GC_INTERVAL = 3600.0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+class Server:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app: Kastell | None = None
+        self._stoppers: list[Callable[[], Awaitable[None]]] = []
+        self._workers: list[asyncio.Task[None]] = []
+        self.bound: dict[str, tuple[str, int]] = {}
+
+    async def start(self) -> None:
+        self.app = await Kastell.open(self.settings)
+        try:
+            await self._start_http()
+            missing = [
+                s for s in SERVICES
+                if s not in HTTP_SERVICES and self.settings.config.listen.endpoint(s) is not None
+            ]
+            if missing:
+                log.info("not yet available in this version: %s", ", ".join(missing))
+            self._workers.append(asyncio.create_task(self._collect_blobs(), name="blob-gc"))
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_http(self) -> None:
+        assert self.app is not None
+        asgi = build_app(self.app)
+        for service in HTTP_SERVICES:
+            endpoint = self.settings.config.listen.endpoint(service)
+            if endpoint is None:
+                continue
+            host, port = endpoint
+            sock = _bind(host, port)
+            tls = service == "https"
+            config = uvicorn.Config(
+                asgi,
+                lifespan="off",
+                log_config=None,
+                access_log=False,
+                server_header=False,
+                timeout_graceful_shutdown=max(1, int(self.settings.config.server.shutdown_timeout) - 1),
+                ssl_certfile=str(self.settings.cert_path) if tls else None,
+                ssl_keyfile=str(self.settings.key_path) if tls else None,
+            )
+            if tls:
+                # uvicorn builds its own context from the files; replace it with ours.
+                config.load()
+                config.ssl = server_context(self.settings.cert_path, self.settings.key_path)
+            server = uvicorn.Server(config)
+            await server.startup(sockets=[sock])
+            actual = sock.getsockname()[:2]
+            self.bound[service] = (actual[0], actual[1])
+            log.info("%s listening on %s:%d%s", service, actual[0], actual[1], " (TLS)" if tls else "")
+
+            async def _stop(server: uvicorn.Server = server, sock: socket.socket = sock) -> None:
+                server.should_exit = True
+                await server.shutdown(sockets=[sock])
+
+            self._stoppers.append(_stop)
+
+    async def _collect_blobs(self) -> None:
+        assert self.app is not None
+        grace = self.settings.config.blobs.gc_grace_seconds
+        while True:
+            await asyncio.sleep(GC_INTERVAL)
+            try:
+                removed = await self.app.store.collect_garbage(grace)
+                if removed:
+                    log.info("blob collector removed %d unreferenced blobs", removed)
+            except Exception:
+                log.exception("blob collection failed")
+
+    async def stop(self) -> None:
+        timeout = self.settings.config.server.shutdown_timeout
+        for worker in self._workers:
+            worker.cancel()
+        stoppers = [asyncio.create_task(stop()) for stop in self._stoppers]
+        if stoppers:
+            done, pending = await asyncio.wait(stoppers, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            for task in done:
+                if task.exception() is not None:
+                    log.warning("listener shutdown: %s", task.exception())
+        for worker in self._workers:
+            with suppress(asyncio.CancelledError, Exception):
+                await worker
+        self._stoppers.clear()
+        self._workers.clear()
+        if self.app is not None:
+            await self.app.close()
+            self.app = None
+
+
+async def serve(settings: Settings, *, on_ready: Callable[[Server], None] | None = None) -> None:
+    """Run until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server = Server(settings)
+    await server.start()
+    log.info("kastell ready (data directory %s)", settings.data_dir)
+    if on_ready is not None:
+        on_ready(server)
+    try:
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await server.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    log.info("stopped")
+
+
+def run(settings: Settings) -> None:
+    """Run the server on uvloop when it is installed, else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(settings))
+    else:
+        uvloop.run(serve(settings))

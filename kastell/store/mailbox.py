@@ -1,0 +1,892 @@
+"""A mailbox handle: folders and items of one mailbox, scoped to its organisation.
+
+Every statement here filters on ``org_id`` and ``mailbox_id`` (items and
+folders carry both), so a folder or item id from another mailbox or tenant is
+reported as not found. Each public write is one transaction; it takes change
+numbers from the mailbox clock (see mailstore.py), and after it commits the
+change is published on the change bus.
+
+UID sets are passed as sequences of inclusive ``(first, last)`` ranges, the
+shape of an IMAP sequence set, so that "1:*" on a 250,000-message folder is one
+range and not a quarter of a million parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kastell.db import schema as s
+from kastell.events import Change
+from kastell.store.errors import (
+    FolderExists,
+    FolderNotEmpty,
+    InvalidFolderName,
+    ItemTooLarge,
+    NoSuchFolder,
+    NoSuchItem,
+    NoSuchMailbox,
+    QuotaExceeded,
+    SpecialFolder,
+)
+from kastell.store.flags import Flag, decode_keywords, encode_keywords
+from kastell.store.ingest import EMPTY_COLUMNS, message_columns
+from kastell.store.model import (
+    Appended,
+    Changes,
+    FlagChange,
+    Folder,
+    Item,
+    NewItem,
+    Quota,
+    Tombstone,
+)
+
+if TYPE_CHECKING:
+    from kastell.store.mailstore import MailStore
+
+UidRanges = Sequence[tuple[int, int]]
+FlagMode = Literal["set", "add", "remove"]
+
+MAX_PATH = 1024
+MAX_ITEM_SIZE = 256 * 1024 * 1024
+PAGE = 1000
+# Sources above this size are parsed off the event loop.
+_PARSE_IN_THREAD = 256 * 1024
+
+_ITEM_COLUMNS = [c for c in s.items.c if c.name not in ("org_id", "mailbox_id", "structure")]
+_F = s.folders.c
+_I = s.items.c
+
+
+def validate_path(path: str) -> str:
+    """A folder path: levels separated by "/", none empty, no control characters."""
+    if not path or len(path) > MAX_PATH:
+        raise InvalidFolderName(f"invalid folder name: {path[:80]!r}")
+    levels = path.split("/")
+    if any(not level for level in levels):
+        raise InvalidFolderName(f"invalid folder name: {path!r}")
+    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in path):
+        raise InvalidFolderName("folder names cannot contain control characters")
+    if levels[0].upper() == "INBOX":
+        levels[0] = "INBOX"
+    return "/".join(levels)
+
+
+def uid_clause(column: Any, ranges: UidRanges | None) -> ColumnElement[bool]:
+    if ranges is None:
+        return true()
+    if not ranges:
+        return column == -1  # empty set: matches nothing
+    parts = [column == lo if lo == hi else column.between(lo, hi) for lo, hi in ranges]
+    return parts[0] if len(parts) == 1 else or_(*parts)
+
+
+def _folder(row: Any) -> Folder:
+    return Folder(
+        id=row.id,
+        mailbox_id=row.mailbox_id,
+        parent_id=row.parent_id,
+        path=row.path,
+        folder_class=row.folder_class,
+        role=row.role,
+        uidvalidity=row.uidvalidity,
+        uidnext=row.uidnext,
+        subscribed=bool(row.subscribed),
+        change_num=row.change_num,
+        content_change=row.content_change,
+        item_count=row.item_count,
+        unseen_count=row.unseen_count,
+        size=row.size,
+    )
+
+
+def _item(row: Any, structure: bytes | None = None) -> Item:
+    return Item(
+        id=row.id,
+        folder_id=row.folder_id,
+        uid=row.uid,
+        change_num=row.change_num,
+        created_change=row.created_change,
+        kind=row.kind,
+        name=row.name,
+        flags=row.flags,
+        keywords=decode_keywords(row.keywords),
+        internal_date=row.internal_date,
+        internal_tz=row.internal_tz,
+        size=row.size,
+        blob_id=row.blob_id,
+        sent_date=row.sent_date,
+        subject=row.subject,
+        from_addr=row.from_addr,
+        from_name=row.from_name,
+        to_addrs=tuple(a for a in row.to_addrs.split(",") if a),
+        cc_addrs=tuple(a for a in row.cc_addrs.split(",") if a),
+        message_id=row.message_id,
+        in_reply_to=tuple(row.in_reply_to.split()),
+        references=tuple(row.refs.split()),
+        has_attachments=bool(row.has_attachments),
+        preview=row.preview,
+        structure=structure,
+    )
+
+
+def _unseen(flags: int) -> int:
+    return 0 if flags & Flag.SEEN else 1
+
+
+class Mailbox:
+    def __init__(self, store: MailStore, org_id: int, account_id: int, mailbox_id: int) -> None:
+        self._store = store
+        self._db = store.db
+        self.org_id = org_id
+        self.account_id = account_id
+        self.id = mailbox_id
+
+    # ------------------------------------------------------------------ scoping
+
+    def _folder_scope(self) -> ColumnElement[bool]:
+        return and_(_F.org_id == self.org_id, _F.mailbox_id == self.id)
+
+    def _item_scope(self) -> ColumnElement[bool]:
+        return and_(_I.org_id == self.org_id, _I.mailbox_id == self.id)
+
+    async def _take_changes(self, conn: AsyncConnection, count: int) -> int:
+        """Reserve ``count`` change numbers; returns the first (they are consecutive)."""
+        last = await conn.scalar(
+            update(s.mailboxes)
+            .where(s.mailboxes.c.id == self.id, s.mailboxes.c.org_id == self.org_id)
+            .values(last_change=s.mailboxes.c.last_change + count)
+            .returning(s.mailboxes.c.last_change)
+        )
+        if last is None:
+            raise NoSuchMailbox("mailbox no longer exists")
+        return int(last) - count + 1
+
+    async def _take_uids(self, conn: AsyncConnection, folder_id: int, count: int) -> int:
+        nxt = await conn.scalar(
+            update(s.folders)
+            .where(_F.id == folder_id, self._folder_scope())
+            .values(uidnext=_F.uidnext + count)
+            .returning(_F.uidnext)
+        )
+        if nxt is None:
+            raise NoSuchFolder(f"no folder {folder_id}")
+        return int(nxt) - count
+
+    async def _folder_row(self, conn: AsyncConnection, folder_id: int) -> Any:
+        row = (await conn.execute(select(s.folders).where(_F.id == folder_id, self._folder_scope()))).first()
+        if row is None:
+            raise NoSuchFolder(f"no folder {folder_id}")
+        return row
+
+    async def _adjust(
+        self, conn: AsyncConnection, folder_id: int, change: int, *, count: int = 0, unseen: int = 0, size: int = 0
+    ) -> None:
+        await conn.execute(
+            update(s.folders)
+            .where(_F.id == folder_id, self._folder_scope())
+            .values(
+                item_count=_F.item_count + count,
+                unseen_count=_F.unseen_count + unseen,
+                size=_F.size + size,
+                content_change=change,
+            )
+        )
+        if count or size:
+            await conn.execute(
+                update(s.mailboxes)
+                .where(s.mailboxes.c.id == self.id)
+                .values(
+                    item_count=s.mailboxes.c.item_count + count,
+                    quota_used=s.mailboxes.c.quota_used + size,
+                )
+            )
+
+    async def _check_quota(self, conn: AsyncConnection, adding: int) -> None:
+        row = (
+            await conn.execute(
+                select(s.mailboxes.c.quota_used, s.accounts.c.quota_bytes)
+                .join(s.accounts, s.accounts.c.id == s.mailboxes.c.account_id)
+                .where(s.mailboxes.c.id == self.id)
+            )
+        ).first()
+        if row is None:
+            raise NoSuchMailbox("mailbox no longer exists")
+        if row.quota_bytes and row.quota_used + adding > row.quota_bytes:
+            raise QuotaExceeded(
+                f"quota exceeded: {row.quota_used + adding} of {row.quota_bytes} bytes"
+            )
+
+    def _publish(self, last_change: int, folder_ids: Iterable[int]) -> None:
+        self._store.events.publish(Change(self.id, last_change, frozenset(folder_ids)))
+
+    # ------------------------------------------------------------------ folders
+
+    async def folders(self) -> list[Folder]:
+        async with self._db.read() as conn:
+            rows = await conn.execute(select(s.folders).where(self._folder_scope()).order_by(_F.path))
+            return [_folder(row) for row in rows]
+
+    async def folder(self, folder_id: int) -> Folder:
+        async with self._db.read() as conn:
+            return _folder(await self._folder_row(conn, folder_id))
+
+    async def folder_by_path(self, path: str) -> Folder:
+        path = validate_path(path)
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(s.folders).where(_F.path == path, self._folder_scope()))).first()
+        if row is None:
+            raise NoSuchFolder(f"no folder {path!r}")
+        return _folder(row)
+
+    async def folder_by_role(self, role: str) -> Folder:
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(s.folders).where(_F.role == role, self._folder_scope()))).first()
+        if row is None:
+            raise NoSuchFolder(f"no {role} folder")
+        return _folder(row)
+
+    async def create_folder(
+        self, path: str, folder_class: str = "IPF.Note", *, role: str | None = None, subscribed: bool = True
+    ) -> Folder:
+        """Create ``path`` and any missing parents (parents get the same class)."""
+        path = validate_path(path)
+        levels = path.split("/")
+        async with self._db.write() as conn:
+            existing = {
+                row.path: row.id
+                for row in await conn.execute(
+                    select(_F.path, _F.id).where(
+                        self._folder_scope(),
+                        _F.path.in_(["/".join(levels[: i + 1]) for i in range(len(levels))]),
+                    )
+                )
+            }
+            if path in existing:
+                raise FolderExists(f"folder {path!r} exists already")
+            missing = [i for i in range(len(levels)) if "/".join(levels[: i + 1]) not in existing]
+            first = await self._take_changes(conn, len(missing))
+            parent_id: int | None = None
+            created_id = 0
+            for i in range(len(levels)):
+                sub = "/".join(levels[: i + 1])
+                if sub in existing:
+                    parent_id = existing[sub]
+                    continue
+                change = first + missing.index(i)
+                result = await conn.execute(
+                    insert(s.folders).values(
+                        org_id=self.org_id,
+                        mailbox_id=self.id,
+                        parent_id=parent_id,
+                        path=sub,
+                        folder_class=folder_class,
+                        role=role if sub == path else None,
+                        uidvalidity=change,
+                        uidnext=1,
+                        subscribed=subscribed,
+                        created_change=change,
+                        change_num=change,
+                        content_change=change,
+                    )
+                )
+                parent_id = created_id = result.inserted_primary_key[0]
+            folder = _folder(await self._folder_row(conn, created_id))
+        self._publish(first + len(missing) - 1, [folder.id])
+        return folder
+
+    async def rename_folder(self, folder_id: int, new_path: str) -> Folder:
+        """Rename a folder and its subtree; parents of the new path are created."""
+        new_path = validate_path(new_path)
+        async with self._db.write() as conn:
+            row = await self._folder_row(conn, folder_id)
+            if row.role == "inbox":
+                raise SpecialFolder("INBOX cannot be renamed")
+            if new_path == row.path or new_path.startswith(row.path + "/"):
+                raise InvalidFolderName("a folder cannot be moved into itself")
+            clash = await conn.scalar(select(_F.id).where(self._folder_scope(), _F.path == new_path))
+            if clash is not None:
+                raise FolderExists(f"folder {new_path!r} exists already")
+            prefix = row.path + "/"
+            subtree = (
+                await conn.execute(
+                    select(_F.id, _F.path).where(
+                        self._folder_scope(), func.substr(_F.path, 1, len(prefix)) == prefix
+                    )
+                )
+            ).all()
+            parent_path, _, _ = new_path.rpartition("/")
+            parent_id = await self._ensure_parents(conn, parent_path) if parent_path else None
+            change = await self._take_changes(conn, 1)
+            await conn.execute(
+                update(s.folders)
+                .where(_F.id == folder_id)
+                .values(path=new_path, parent_id=parent_id, change_num=change)
+            )
+            for sub in subtree:
+                await conn.execute(
+                    update(s.folders)
+                    .where(_F.id == sub.id)
+                    .values(path=new_path + sub.path[len(row.path) :], change_num=change)
+                )
+            folder = _folder(await self._folder_row(conn, folder_id))
+        self._publish(change, [folder_id, *(sub.id for sub in subtree)])
+        return folder
+
+    async def _ensure_parents(self, conn: AsyncConnection, path: str) -> int:
+        levels = path.split("/")
+        parent_id: int | None = None
+        for i in range(len(levels)):
+            sub = "/".join(levels[: i + 1])
+            found = await conn.scalar(select(_F.id).where(self._folder_scope(), _F.path == sub))
+            if found is None:
+                change = await self._take_changes(conn, 1)
+                result = await conn.execute(
+                    insert(s.folders).values(
+                        org_id=self.org_id, mailbox_id=self.id, parent_id=parent_id, path=sub,
+                        folder_class="IPF.Note", role=None, uidvalidity=change, uidnext=1,
+                        subscribed=True, created_change=change, change_num=change, content_change=change,
+                    )
+                )
+                found = result.inserted_primary_key[0]
+            parent_id = found
+        assert parent_id is not None
+        return parent_id
+
+    async def delete_folder(self, folder_id: int, *, recursive: bool = False) -> None:
+        """Delete a folder with its items (tombstoned); children need ``recursive``."""
+        async with self._db.write() as conn:
+            row = await self._folder_row(conn, folder_id)
+            if row.role == "inbox":
+                raise SpecialFolder("INBOX cannot be deleted")
+            prefix = row.path + "/"
+            children = (
+                await conn.execute(
+                    select(_F.id, _F.path).where(
+                        self._folder_scope(), func.substr(_F.path, 1, len(prefix)) == prefix
+                    )
+                )
+            ).all()
+            if children and not recursive:
+                raise FolderNotEmpty(f"folder {row.path!r} has subfolders")
+            # Deepest first, so that parent_id references never dangle.
+            doomed = sorted([(c.path, c.id) for c in children], reverse=True) + [(row.path, folder_id)]
+            change = await self._take_changes(conn, 1)
+            for path, fid in doomed:
+                await self._remove_items(conn, fid, None, change)
+                await conn.execute(
+                    insert(s.tombstones).values(
+                        org_id=self.org_id, mailbox_id=self.id, change_num=change, kind="folder",
+                        object_id=fid, folder_id=fid, uid=None, name=path,
+                    )
+                )
+                await conn.execute(delete(s.folders).where(_F.id == fid, self._folder_scope()))
+        self._publish(change, [fid for _, fid in doomed])
+
+    async def set_subscribed(self, folder_id: int, subscribed: bool) -> None:
+        async with self._db.write() as conn:
+            await self._folder_row(conn, folder_id)
+            change = await self._take_changes(conn, 1)
+            await conn.execute(
+                update(s.folders).where(_F.id == folder_id).values(subscribed=subscribed, change_num=change)
+            )
+        self._publish(change, [folder_id])
+
+    # -------------------------------------------------------------------- items
+
+    async def append(self, folder_id: int, item: NewItem) -> Appended:
+        return (await self.append_many(folder_id, [item]))[0]
+
+    async def append_many(
+        self, folder_id: int, new_items: Sequence[NewItem], *, skip_duplicates: bool = False
+    ) -> list[Appended]:
+        """Store items in one transaction, after their sources are durable in the blob store.
+
+        ``skip_duplicates``: an item whose exact source is in the folder already is not
+        stored again (``Appended.duplicate`` is set, with the existing uid) — what makes
+        imports idempotent.
+        """
+        if not new_items:
+            return []
+        for new in new_items:
+            if len(new.source) > MAX_ITEM_SIZE:
+                raise ItemTooLarge(f"item of {len(new.source)} bytes exceeds {MAX_ITEM_SIZE}")
+        columns = [await _columns(new) for new in new_items]
+        refs = await self._store.blobs.put_many([new.source for new in new_items])
+        now = int(time.time())
+        results: list[Appended | None] = [None] * len(new_items)
+        async with self._db.write() as conn:
+            folder = await self._folder_row(conn, folder_id)
+            todo = list(range(len(new_items)))
+            if skip_duplicates:
+                existing = {
+                    row.blob_id: row.uid
+                    for row in await conn.execute(
+                        select(_I.blob_id, _I.uid).where(
+                            self._item_scope(), _I.folder_id == folder_id,
+                            _I.blob_id.in_({ref.id for ref in refs}),
+                        )
+                    )
+                }
+                seen: set[str] = set()
+                for i, ref in enumerate(refs):
+                    if ref.id in existing:
+                        results[i] = Appended(0, existing[ref.id], 0, folder.uidvalidity, duplicate=True)
+                    elif ref.id in seen:
+                        results[i] = Appended(0, 0, 0, folder.uidvalidity, duplicate=True)
+                    else:
+                        seen.add(ref.id)
+                todo = [i for i in todo if results[i] is None]
+            if todo:
+                total = sum(refs[i].size for i in todo)
+                await self._check_quota(conn, total)
+                first_change = await self._take_changes(conn, len(todo))
+                first_uid = await self._take_uids(conn, folder_id, len(todo))
+                rows = []
+                for n, i in enumerate(todo):
+                    new = new_items[i]
+                    rows.append(
+                        {
+                            "org_id": self.org_id,
+                            "mailbox_id": self.id,
+                            "folder_id": folder_id,
+                            "uid": first_uid + n,
+                            "created_change": first_change + n,
+                            "change_num": first_change + n,
+                            "kind": new.kind,
+                            "name": new.name,
+                            "flags": int(new.flags),
+                            "keywords": encode_keywords(new.keywords),
+                            "internal_date": new.internal_date if new.internal_date is not None else now,
+                            "internal_tz": new.internal_tz,
+                            "size": refs[i].size,
+                            "blob_id": refs[i].id,
+                            **columns[i],
+                        }
+                    )
+                inserted = await conn.execute(
+                    insert(s.items).returning(_I.id, _I.uid, sort_by_parameter_order=True), rows
+                )
+                ids = [row.id for row in inserted]
+                props = [
+                    {"item_id": ids[n], "name": key, "value": json.dumps(value)}
+                    for n, i in enumerate(todo)
+                    for key, value in (new_items[i].props or {}).items()
+                ]
+                if props:
+                    await conn.execute(insert(s.item_props), props)
+                last = first_change + len(todo) - 1
+                unseen = sum(_unseen(int(new_items[i].flags)) for i in todo)
+                await self._adjust(conn, folder_id, last, count=len(todo), unseen=unseen, size=total)
+                for n, i in enumerate(todo):
+                    results[i] = Appended(ids[n], first_uid + n, first_change + n, folder.uidvalidity)
+        if todo:
+            self._publish(last, [folder_id])
+        return [r for r in results if r is not None]
+
+    async def iter_items(
+        self, folder_id: int, uids: UidRanges | None = None, *, with_structure: bool = False, page: int = PAGE
+    ) -> AsyncIterator[Item]:
+        """Items of a folder in UID order, read in pages (never the whole folder at once)."""
+        cols = [*_ITEM_COLUMNS, _I.structure] if with_structure else _ITEM_COLUMNS
+        after = 0
+        while True:
+            async with self._db.read() as conn:
+                rows = (
+                    await conn.execute(
+                        select(*cols)
+                        .where(self._item_scope(), _I.folder_id == folder_id, _I.uid > after, uid_clause(_I.uid, uids))
+                        .order_by(_I.uid)
+                        .limit(page)
+                    )
+                ).all()
+            for row in rows:
+                yield _item(row, row.structure if with_structure else None)
+            if len(rows) < page:
+                return
+            after = rows[-1].uid
+
+    async def item(self, item_id: int, *, with_structure: bool = True) -> Item:
+        cols = [*_ITEM_COLUMNS, _I.structure] if with_structure else _ITEM_COLUMNS
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(*cols).where(self._item_scope(), _I.id == item_id))).first()
+        if row is None:
+            raise NoSuchItem(f"no item {item_id}")
+        return _item(row, row.structure if with_structure else None)
+
+    async def item_by_uid(self, folder_id: int, uid: int, *, with_structure: bool = True) -> Item:
+        cols = [*_ITEM_COLUMNS, _I.structure] if with_structure else _ITEM_COLUMNS
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(select(*cols).where(self._item_scope(), _I.folder_id == folder_id, _I.uid == uid))
+            ).first()
+        if row is None:
+            raise NoSuchItem(f"no item with uid {uid}")
+        return _item(row, row.structure if with_structure else None)
+
+    async def source(self, item: Item) -> bytes:
+        """The byte-exact source of an item obtained from this mailbox."""
+        return await self._store.blobs.get(item.blob_id)
+
+    async def props(self, item_id: int) -> dict[str, Any]:
+        async with self._db.read() as conn:
+            await self._require_item(conn, item_id)
+            rows = await conn.execute(select(s.item_props).where(s.item_props.c.item_id == item_id))
+            return {row.name: json.loads(row.value) for row in rows}
+
+    async def set_props(self, item_id: int, values: dict[str, Any]) -> int:
+        """Set (None deletes) protocol properties of an item; bumps its change number."""
+        async with self._db.write() as conn:
+            row = await self._require_item(conn, item_id)
+            for key, value in values.items():
+                await conn.execute(
+                    delete(s.item_props).where(s.item_props.c.item_id == item_id, s.item_props.c.name == key)
+                )
+                if value is not None:
+                    await conn.execute(
+                        insert(s.item_props).values(item_id=item_id, name=key, value=json.dumps(value))
+                    )
+            change = await self._take_changes(conn, 1)
+            await conn.execute(update(s.items).where(_I.id == item_id).values(change_num=change))
+            await self._adjust(conn, row.folder_id, change)
+        self._publish(change, [row.folder_id])
+        return change
+
+    async def _require_item(self, conn: AsyncConnection, item_id: int) -> Any:
+        row = (await conn.execute(select(_I.id, _I.folder_id).where(self._item_scope(), _I.id == item_id))).first()
+        if row is None:
+            raise NoSuchItem(f"no item {item_id}")
+        return row
+
+    async def store_flags(
+        self,
+        folder_id: int,
+        uids: UidRanges | None,
+        mode: FlagMode,
+        flags: int = 0,
+        keywords: Sequence[str] = (),
+        *,
+        unchanged_since: int | None = None,
+    ) -> tuple[list[FlagChange], list[int]]:
+        """Change flags (IMAP STORE semantics). Returns (changes made, uids refused).
+
+        Items whose flags would not change take no change number. With
+        ``unchanged_since`` (RFC 7162 CONDSTORE), items changed after it are
+        refused and reported in the second list.
+        """
+        wanted_kw = {k.lower(): k for k in keywords}
+        changed: list[FlagChange] = []
+        refused: list[int] = []
+        async with self._db.write() as conn:
+            await self._folder_row(conn, folder_id)
+            rows = (
+                await conn.execute(
+                    select(_I.id, _I.uid, _I.flags, _I.keywords, _I.change_num)
+                    .where(self._item_scope(), _I.folder_id == folder_id, uid_clause(_I.uid, uids))
+                    .order_by(_I.uid)
+                )
+            ).all()
+            updates: list[tuple[Any, int, str]] = []
+            for row in rows:
+                if unchanged_since is not None and row.change_num > unchanged_since:
+                    refused.append(row.uid)
+                    continue
+                current = {k.lower(): k for k in decode_keywords(row.keywords)}
+                if mode == "set":
+                    new_flags, new_kw = flags, dict(wanted_kw)
+                elif mode == "add":
+                    new_flags, new_kw = row.flags | flags, {**current, **wanted_kw}
+                else:
+                    new_flags = row.flags & ~flags
+                    new_kw = {k: v for k, v in current.items() if k not in wanted_kw}
+                encoded = encode_keywords(new_kw.values())
+                if new_flags != row.flags or encoded != row.keywords:
+                    updates.append((row, int(new_flags), encoded))
+            if updates:
+                first = await self._take_changes(conn, len(updates))
+                params = []
+                unseen_delta = 0
+                for n, (row, new_flags, encoded) in enumerate(updates):
+                    params.append({"b_id": row.id, "b_flags": new_flags, "b_kw": encoded, "b_change": first + n})
+                    unseen_delta += _unseen(new_flags) - _unseen(row.flags)
+                    changed.append(FlagChange(row.uid, row.id, new_flags, decode_keywords(encoded), first + n))
+                await conn.execute(
+                    update(s.items)
+                    .where(_I.id == bindparam("b_id"))
+                    .values(flags=bindparam("b_flags"), keywords=bindparam("b_kw"), change_num=bindparam("b_change")),
+                    params,
+                )
+                await self._adjust(conn, folder_id, first + len(updates) - 1, unseen=unseen_delta)
+        if changed:
+            self._publish(changed[-1].change_num, [folder_id])
+        return changed, refused
+
+    async def _remove_items(
+        self, conn: AsyncConnection, folder_id: int, uids: UidRanges | None, change: int | None
+    ) -> list[int]:
+        rows = (
+            await conn.execute(
+                select(_I.id, _I.uid, _I.size, _I.flags, _I.name)
+                .where(self._item_scope(), _I.folder_id == folder_id, uid_clause(_I.uid, uids))
+                .order_by(_I.uid)
+            )
+        ).all()
+        if not rows:
+            return []
+        first = change if change is not None else await self._take_changes(conn, len(rows))
+        await conn.execute(
+            insert(s.tombstones),
+            [
+                {
+                    "org_id": self.org_id, "mailbox_id": self.id,
+                    "change_num": first if change is not None else first + n,
+                    "kind": "item", "object_id": row.id, "folder_id": folder_id, "uid": row.uid, "name": row.name,
+                }
+                for n, row in enumerate(rows)
+            ],
+        )
+        ids = [row.id for row in rows]
+        for start in range(0, len(ids), 500):
+            await conn.execute(delete(s.items).where(self._item_scope(), _I.id.in_(ids[start : start + 500])))
+        last = first if change is not None else first + len(rows) - 1
+        await self._adjust(
+            conn, folder_id, last,
+            count=-len(rows), unseen=-sum(_unseen(r.flags) for r in rows), size=-sum(r.size for r in rows),
+        )
+        return [row.uid for row in rows]
+
+    async def expunge(self, folder_id: int, uids: UidRanges | None) -> list[int]:
+        """Delete items for good (each leaves a tombstone); the uids removed, ascending."""
+        async with self._db.write() as conn:
+            await self._folder_row(conn, folder_id)
+            removed = await self._remove_items(conn, folder_id, uids, None)
+            last = await self._last_change(conn) if removed else 0
+        if removed:
+            self._publish(last, [folder_id])
+        return removed
+
+    async def move(self, source_id: int, uids: UidRanges | None, target_id: int) -> list[tuple[int, int]]:
+        """Move items (same item ids, new uids in the target); ``[(old_uid, new_uid)]``."""
+        async with self._db.write() as conn:
+            await self._folder_row(conn, source_id)
+            await self._folder_row(conn, target_id)
+            rows = (
+                await conn.execute(
+                    select(_I.id, _I.uid, _I.size, _I.flags, _I.name)
+                    .where(self._item_scope(), _I.folder_id == source_id, uid_clause(_I.uid, uids))
+                    .order_by(_I.uid)
+                )
+            ).all()
+            if not rows:
+                return []
+            first = await self._take_changes(conn, len(rows))
+            first_uid = await self._take_uids(conn, target_id, len(rows))
+            # A moved item must not clash with a same-named item in the target.
+            names = [r.name for r in rows if r.name is not None]
+            if names:
+                clash = await conn.scalar(
+                    select(func.count()).where(self._item_scope(), _I.folder_id == target_id, _I.name.in_(names))
+                )
+                if clash:
+                    raise FolderExists("an item with the same name exists in the target folder")
+            await conn.execute(
+                insert(s.tombstones),
+                [
+                    {"org_id": self.org_id, "mailbox_id": self.id, "change_num": first + n, "kind": "item",
+                     "object_id": row.id, "folder_id": source_id, "uid": row.uid, "name": row.name}
+                    for n, row in enumerate(rows)
+                ],
+            )
+            await conn.execute(
+                update(s.items)
+                .where(_I.id == bindparam("b_id"))
+                .values(folder_id=target_id, uid=bindparam("b_uid"), change_num=bindparam("b_change")),
+                [{"b_id": row.id, "b_uid": first_uid + n, "b_change": first + n} for n, row in enumerate(rows)],
+            )
+            size = sum(r.size for r in rows)
+            unseen = sum(_unseen(r.flags) for r in rows)
+            last = first + len(rows) - 1
+            await self._adjust(conn, source_id, last, count=-len(rows), unseen=-unseen, size=-size)
+            await self._adjust(conn, target_id, last, count=len(rows), unseen=unseen, size=size)
+        self._publish(last, [source_id, target_id])
+        return [(row.uid, first_uid + n) for n, row in enumerate(rows)]
+
+    async def copy(self, source_id: int, uids: UidRanges | None, target_id: int) -> list[tuple[int, int]]:
+        """Copy items (new item ids, shared blobs, quota charged); ``[(old_uid, new_uid)]``."""
+        async with self._db.write() as conn:
+            await self._folder_row(conn, source_id)
+            await self._folder_row(conn, target_id)
+            rows = (
+                await conn.execute(
+                    select(s.items)
+                    .where(self._item_scope(), _I.folder_id == source_id, uid_clause(_I.uid, uids))
+                    .order_by(_I.uid)
+                )
+            ).all()
+            if not rows:
+                return []
+            size = sum(r.size for r in rows)
+            await self._check_quota(conn, size)
+            first = await self._take_changes(conn, len(rows))
+            first_uid = await self._take_uids(conn, target_id, len(rows))
+            copies = []
+            for n, row in enumerate(rows):
+                values = row._asdict()
+                del values["id"]
+                values.update(folder_id=target_id, uid=first_uid + n, change_num=first + n, created_change=first + n,
+                              name=None)
+                copies.append(values)
+            inserted = await conn.execute(insert(s.items).returning(_I.id, sort_by_parameter_order=True), copies)
+            new_ids = [r.id for r in inserted]
+            old_to_new = {row.id: new_ids[n] for n, row in enumerate(rows)}
+            props = (
+                await conn.execute(select(s.item_props).where(s.item_props.c.item_id.in_(list(old_to_new))))
+            ).all()
+            if props:
+                await conn.execute(
+                    insert(s.item_props),
+                    [{"item_id": old_to_new[p.item_id], "name": p.name, "value": p.value} for p in props],
+                )
+            last = first + len(rows) - 1
+            unseen = sum(_unseen(r.flags) for r in rows)
+            await self._adjust(conn, target_id, last, count=len(rows), unseen=unseen, size=size)
+        self._publish(last, [target_id])
+        return [(row.uid, first_uid + n) for n, row in enumerate(rows)]
+
+    # ------------------------------------------------------------------ changes
+
+    async def _last_change(self, conn: AsyncConnection) -> int:
+        value = await conn.scalar(select(s.mailboxes.c.last_change).where(s.mailboxes.c.id == self.id))
+        return int(value or 0)
+
+    async def last_change(self) -> int:
+        async with self._db.read() as conn:
+            return await self._last_change(conn)
+
+    async def changes_since(self, since: int, folder_id: int | None = None, *, limit: int = 10000) -> Changes:
+        """What changed after change number ``since`` (in one folder, or the whole mailbox).
+
+        Items moved out of ``folder_id`` appear in ``removed`` for that folder; in the
+        mailbox-wide view a moved item is just a changed item (its id survives).
+        ``limit`` bounds each list; a caller that gets a full list asks again from the
+        highest change number it received.
+        """
+        T = s.tombstones.c
+        async with self._db.read() as conn:
+            last = await self._last_change(conn)
+            item_where = [self._item_scope(), _I.change_num > since]
+            tomb_where = [T.org_id == self.org_id, T.mailbox_id == self.id, T.change_num > since, T.kind == "item"]
+            if folder_id is not None:
+                item_where.append(_I.folder_id == folder_id)
+                tomb_where.append(T.folder_id == folder_id)
+            items = (
+                await conn.execute(select(*_ITEM_COLUMNS).where(*item_where).order_by(_I.change_num).limit(limit))
+            ).all()
+            tombs = (
+                await conn.execute(select(s.tombstones).where(*tomb_where).order_by(T.change_num).limit(limit))
+            ).all()
+            live_ids = {row.id for row in items}
+            if folder_id is None and tombs:
+                # A tombstone of a moved item is not a deletion mailbox-wide.
+                still = {
+                    r.id
+                    for r in await conn.execute(
+                        select(_I.id).where(self._item_scope(), _I.id.in_([t.object_id for t in tombs]))
+                    )
+                }
+                tombs = [t for t in tombs if t.object_id not in still and t.object_id not in live_ids]
+            folder_rows = (
+                await conn.execute(select(s.folders).where(self._folder_scope(), _F.change_num > since))
+            ).all()
+            folder_tombs = (
+                await conn.execute(
+                    select(s.tombstones).where(
+                        T.org_id == self.org_id, T.mailbox_id == self.id, T.change_num > since, T.kind == "folder"
+                    )
+                )
+            ).all()
+        return Changes(
+            since=since,
+            last_change=last,
+            items=tuple(_item(row) for row in items),
+            removed=tuple(_tomb(t) for t in tombs),
+            folders=tuple(_folder(f) for f in folder_rows),
+            removed_folders=tuple(_tomb(t) for t in folder_tombs),
+        )
+
+    async def quota(self) -> Quota:
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(s.mailboxes.c.quota_used, s.mailboxes.c.item_count, s.accounts.c.quota_bytes)
+                    .join(s.accounts, s.accounts.c.id == s.mailboxes.c.account_id)
+                    .where(s.mailboxes.c.id == self.id, s.mailboxes.c.org_id == self.org_id)
+                )
+            ).first()
+        if row is None:
+            raise NoSuchMailbox("mailbox no longer exists")
+        return Quota(used=row.quota_used, limit=row.quota_bytes, items=row.item_count)
+
+    async def audit(self) -> list[str]:
+        """Recount every cached counter from the items; the discrepancies found (none is good)."""
+        problems = []
+        async with self._db.read() as conn:
+            totals = (
+                await conn.execute(
+                    select(func.count(), func.coalesce(func.sum(_I.size), 0)).where(self._item_scope())
+                )
+            ).one()
+            mailbox = (await conn.execute(select(s.mailboxes).where(s.mailboxes.c.id == self.id))).one()
+            if (mailbox.item_count, mailbox.quota_used) != (totals[0], totals[1]):
+                problems.append(
+                    f"mailbox counters {mailbox.item_count}/{mailbox.quota_used} != {totals[0]}/{totals[1]}"
+                )
+            for folder in await conn.execute(select(s.folders).where(self._folder_scope())):
+                count, size, unseen, max_uid = (
+                    await conn.execute(
+                        select(
+                            func.count(),
+                            func.coalesce(func.sum(_I.size), 0),
+                            func.coalesce(func.sum(1 - _I.flags.op("&")(int(Flag.SEEN))), 0),  # SEEN is bit 1
+                            func.coalesce(func.max(_I.uid), 0),
+                        ).where(self._item_scope(), _I.folder_id == folder.id)
+                    )
+                ).one()
+                if (folder.item_count, folder.size, folder.unseen_count) != (count, size, unseen):
+                    problems.append(
+                        f"folder {folder.path}: counters {folder.item_count}/{folder.size}/{folder.unseen_count}"
+                        f" != {count}/{size}/{unseen}"
+                    )
+                if max_uid >= folder.uidnext:
+                    problems.append(f"folder {folder.path}: uid {max_uid} >= uidnext {folder.uidnext}")
+        return problems
+
+
+def _tomb(row: Any) -> Tombstone:
+    return Tombstone(row.change_num, row.kind, row.object_id, row.folder_id, row.uid, row.name)
+
+
+async def _columns(new: NewItem) -> dict[str, Any]:
+    if new.kind != "message":
+        return dict(EMPTY_COLUMNS)
+    if len(new.source) > _PARSE_IN_THREAD:
+        return await asyncio.to_thread(message_columns, new.source)
+    return message_columns(new.source)

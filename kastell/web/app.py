@@ -1,0 +1,41 @@
+"""The one ASGI application: protocol routes, admin API and UI, metrics and health.
+
+Protocol packages contribute their routes here as they land; this module only
+mounts them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from kastell import __version__
+
+if TYPE_CHECKING:
+    from kastell.app import Kastell
+
+
+def build_app(kastell: Kastell) -> Starlette:
+    registry = CollectorRegistry()
+    subscribers = Gauge(
+        "kastell_change_subscribers", "clients waiting for mailbox changes", registry=registry
+    )
+    subscribers.set_function(kastell.events.subscriber_count)
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    async def metrics(_request: Request) -> Response:
+        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ]
+    )
