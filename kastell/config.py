@@ -70,7 +70,7 @@ class ServerConfig(_Section):
 
 
 class DatabaseConfig(_Section):
-    url: str = Field("", description='SQLAlchemy URL; empty means SQLite at DATA/kastell.db')
+    url: str = Field("", description="SQLAlchemy URL; empty means SQLite at DATA/kastell.db")
     # FULL: a transaction that has committed survives power loss, which is what
     # "acknowledge only what is durable" needs. NORMAL in WAL mode may lose the
     # last commits (never corrupts) on power loss; only for operators who accept that.
@@ -267,7 +267,7 @@ def initial_toml(hostname: str) -> str:
         '# key = "/etc/ssl/kastell/privkey.pem"',
         "",
         "[listen]",
-        "# SERVICE = \"HOST:PORT\" or \"off\"; production ports are 25, 587, 465, 24, 143, 993, 110, 995, 4190, 80, 443",
+        '# SERVICE = "HOST:PORT" or "off"; production ports are 25, 587, 465, 24, 143, 993, 110, 995, 4190, 80, 443',
     ]
     lines += [f"# {service} = {_toml_str(endpoint)}" for service, endpoint in DEFAULT_LISTEN.items()]
     return "\n".join(lines) + "\n"

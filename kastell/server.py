@@ -59,8 +59,7 @@ class Server:
         try:
             await self._start_http()
             missing = [
-                s for s in SERVICES
-                if s not in HTTP_SERVICES and self.settings.config.listen.endpoint(s) is not None
+                s for s in SERVICES if s not in HTTP_SERVICES and self.settings.config.listen.endpoint(s) is not None
             ]
             if missing:
                 log.info("not yet available in this version: %s", ", ".join(missing))

@@ -42,7 +42,9 @@ def init(hostname: str, no_demo: bool) -> None:
 
 @click.command()
 @data_option
-@click.option("--listen", "listen", multiple=True, metavar="SERVICE=HOST:PORT", help="override a listener, or SERVICE=off")
+@click.option(
+    "--listen", "listen", multiple=True, metavar="SERVICE=HOST:PORT", help="override a listener, or SERVICE=off"
+)
 @click.option("--no-demo", is_flag=True, help="on first run, create no demo domain and user")
 def serve(listen: tuple[str, ...], no_demo: bool) -> None:
     """Run every listener in one process until SIGINT or SIGTERM."""

@@ -84,9 +84,7 @@ def count_maildir(root: Path) -> int:
     return sum(1 for folder, directory in maildir.folders(root) for _ in maildir.messages(folder, directory))
 
 
-async def import_maildir(
-    app: Kastell, address: str, root: Path, *, progress: Progress | None = None
-) -> ImportReport:
+async def import_maildir(app: Kastell, address: str, root: Path, *, progress: Progress | None = None) -> ImportReport:
     started = time.monotonic()
     report = ImportReport()
     box = await _mailbox(app, address)
@@ -101,7 +99,9 @@ async def import_maildir(
                     report.unreadable += 1
                     continue
                 yield NewItem(
-                    source=source, flags=message.flags, keywords=message.keywords,
+                    source=source,
+                    flags=message.flags,
+                    keywords=message.keywords,
                     internal_date=message.internal_date,
                 )
 
@@ -131,7 +131,8 @@ async def import_mbox(
         with file.open("rb") as handle:
             items = (
                 NewItem(
-                    source=message.source, flags=message.flags,
+                    source=message.source,
+                    flags=message.flags,
                     internal_date=message.internal_date or mbox.header_date(message.source),
                 )
                 for message in mbox.messages(handle)

@@ -1,14 +1,8 @@
-"""A mailbox handle: folders and items of one mailbox, scoped to its organisation.
+"""A mailbox handle: folders (folders.py) and items of one mailbox, scoped to its organisation.
 
-Every statement here filters on ``org_id`` and ``mailbox_id`` (items and
-folders carry both), so a folder or item id from another mailbox or tenant is
-reported as not found. Each public write is one transaction; it takes change
-numbers from the mailbox clock (see mailstore.py), and after it commits the
-change is published on the change bus.
-
-UID sets are passed as sequences of inclusive ``(first, last)`` ranges, the
-shape of an IMAP sequence set, so that "1:*" on a 250,000-message folder is one
-range and not a quarter of a million parameters.
+Each public write is one transaction; it takes change numbers from the mailbox
+clock (see mailstore.py), and after it commits the change is published on the
+change bus. Scoping and the clock primitives live in scope.py.
 """
 
 from __future__ import annotations
@@ -16,400 +10,53 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
-    and_,
     bindparam,
     delete,
     func,
     insert,
-    or_,
     select,
-    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kastell.db import schema as s
-from kastell.events import Change
 from kastell.store.errors import (
     FolderExists,
-    FolderNotEmpty,
-    InvalidFolderName,
     ItemTooLarge,
-    NoSuchFolder,
     NoSuchItem,
-    NoSuchMailbox,
-    QuotaExceeded,
-    SpecialFolder,
 )
 from kastell.store.flags import Flag, decode_keywords, encode_keywords
+from kastell.store.folders import FolderOps
 from kastell.store.ingest import EMPTY_COLUMNS, message_columns
 from kastell.store.model import (
     Appended,
     Changes,
     FlagChange,
-    Folder,
     Item,
     NewItem,
-    Quota,
-    Tombstone,
+)
+from kastell.store.scope import (
+    _F,
+    _I,
+    _ITEM_COLUMNS,
+    _PARSE_IN_THREAD,
+    MAX_ITEM_SIZE,
+    PAGE,
+    FlagMode,
+    UidRanges,
+    _folder,
+    _item,
+    _tomb,
+    _unseen,
+    uid_clause,
 )
 
-if TYPE_CHECKING:
-    from kastell.store.mailstore import MailStore
 
-UidRanges = Sequence[tuple[int, int]]
-FlagMode = Literal["set", "add", "remove"]
-
-MAX_PATH = 1024
-MAX_ITEM_SIZE = 256 * 1024 * 1024
-PAGE = 1000
-# Sources above this size are parsed off the event loop.
-_PARSE_IN_THREAD = 256 * 1024
-
-_ITEM_COLUMNS = [c for c in s.items.c if c.name not in ("org_id", "mailbox_id", "structure")]
-_F = s.folders.c
-_I = s.items.c
-
-
-def validate_path(path: str) -> str:
-    """A folder path: levels separated by "/", none empty, no control characters."""
-    if not path or len(path) > MAX_PATH:
-        raise InvalidFolderName(f"invalid folder name: {path[:80]!r}")
-    levels = path.split("/")
-    if any(not level for level in levels):
-        raise InvalidFolderName(f"invalid folder name: {path!r}")
-    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in path):
-        raise InvalidFolderName("folder names cannot contain control characters")
-    if levels[0].upper() == "INBOX":
-        levels[0] = "INBOX"
-    return "/".join(levels)
-
-
-def uid_clause(column: Any, ranges: UidRanges | None) -> ColumnElement[bool]:
-    if ranges is None:
-        return true()
-    if not ranges:
-        return column == -1  # empty set: matches nothing
-    parts = [column == lo if lo == hi else column.between(lo, hi) for lo, hi in ranges]
-    return parts[0] if len(parts) == 1 else or_(*parts)
-
-
-def _folder(row: Any) -> Folder:
-    return Folder(
-        id=row.id,
-        mailbox_id=row.mailbox_id,
-        parent_id=row.parent_id,
-        path=row.path,
-        folder_class=row.folder_class,
-        role=row.role,
-        uidvalidity=row.uidvalidity,
-        uidnext=row.uidnext,
-        subscribed=bool(row.subscribed),
-        change_num=row.change_num,
-        content_change=row.content_change,
-        item_count=row.item_count,
-        unseen_count=row.unseen_count,
-        size=row.size,
-    )
-
-
-def _item(row: Any, structure: bytes | None = None) -> Item:
-    return Item(
-        id=row.id,
-        folder_id=row.folder_id,
-        uid=row.uid,
-        change_num=row.change_num,
-        created_change=row.created_change,
-        kind=row.kind,
-        name=row.name,
-        flags=row.flags,
-        keywords=decode_keywords(row.keywords),
-        internal_date=row.internal_date,
-        internal_tz=row.internal_tz,
-        size=row.size,
-        blob_id=row.blob_id,
-        sent_date=row.sent_date,
-        subject=row.subject,
-        from_addr=row.from_addr,
-        from_name=row.from_name,
-        to_addrs=tuple(a for a in row.to_addrs.split(",") if a),
-        cc_addrs=tuple(a for a in row.cc_addrs.split(",") if a),
-        message_id=row.message_id,
-        in_reply_to=tuple(row.in_reply_to.split()),
-        references=tuple(row.refs.split()),
-        has_attachments=bool(row.has_attachments),
-        preview=row.preview,
-        structure=structure,
-    )
-
-
-def _unseen(flags: int) -> int:
-    return 0 if flags & Flag.SEEN else 1
-
-
-class Mailbox:
-    def __init__(self, store: MailStore, org_id: int, account_id: int, mailbox_id: int) -> None:
-        self._store = store
-        self._db = store.db
-        self.org_id = org_id
-        self.account_id = account_id
-        self.id = mailbox_id
-
-    # ------------------------------------------------------------------ scoping
-
-    def _folder_scope(self) -> ColumnElement[bool]:
-        return and_(_F.org_id == self.org_id, _F.mailbox_id == self.id)
-
-    def _item_scope(self) -> ColumnElement[bool]:
-        return and_(_I.org_id == self.org_id, _I.mailbox_id == self.id)
-
-    async def _take_changes(self, conn: AsyncConnection, count: int) -> int:
-        """Reserve ``count`` change numbers; returns the first (they are consecutive)."""
-        last = await conn.scalar(
-            update(s.mailboxes)
-            .where(s.mailboxes.c.id == self.id, s.mailboxes.c.org_id == self.org_id)
-            .values(last_change=s.mailboxes.c.last_change + count)
-            .returning(s.mailboxes.c.last_change)
-        )
-        if last is None:
-            raise NoSuchMailbox("mailbox no longer exists")
-        return int(last) - count + 1
-
-    async def _take_uids(self, conn: AsyncConnection, folder_id: int, count: int) -> int:
-        nxt = await conn.scalar(
-            update(s.folders)
-            .where(_F.id == folder_id, self._folder_scope())
-            .values(uidnext=_F.uidnext + count)
-            .returning(_F.uidnext)
-        )
-        if nxt is None:
-            raise NoSuchFolder(f"no folder {folder_id}")
-        return int(nxt) - count
-
-    async def _folder_row(self, conn: AsyncConnection, folder_id: int) -> Any:
-        row = (await conn.execute(select(s.folders).where(_F.id == folder_id, self._folder_scope()))).first()
-        if row is None:
-            raise NoSuchFolder(f"no folder {folder_id}")
-        return row
-
-    async def _adjust(
-        self, conn: AsyncConnection, folder_id: int, change: int, *, count: int = 0, unseen: int = 0, size: int = 0
-    ) -> None:
-        await conn.execute(
-            update(s.folders)
-            .where(_F.id == folder_id, self._folder_scope())
-            .values(
-                item_count=_F.item_count + count,
-                unseen_count=_F.unseen_count + unseen,
-                size=_F.size + size,
-                content_change=change,
-            )
-        )
-        if count or size:
-            await conn.execute(
-                update(s.mailboxes)
-                .where(s.mailboxes.c.id == self.id)
-                .values(
-                    item_count=s.mailboxes.c.item_count + count,
-                    quota_used=s.mailboxes.c.quota_used + size,
-                )
-            )
-
-    async def _check_quota(self, conn: AsyncConnection, adding: int) -> None:
-        row = (
-            await conn.execute(
-                select(s.mailboxes.c.quota_used, s.accounts.c.quota_bytes)
-                .join(s.accounts, s.accounts.c.id == s.mailboxes.c.account_id)
-                .where(s.mailboxes.c.id == self.id)
-            )
-        ).first()
-        if row is None:
-            raise NoSuchMailbox("mailbox no longer exists")
-        if row.quota_bytes and row.quota_used + adding > row.quota_bytes:
-            raise QuotaExceeded(
-                f"quota exceeded: {row.quota_used + adding} of {row.quota_bytes} bytes"
-            )
-
-    def _publish(self, last_change: int, folder_ids: Iterable[int]) -> None:
-        self._store.events.publish(Change(self.id, last_change, frozenset(folder_ids)))
-
-    # ------------------------------------------------------------------ folders
-
-    async def folders(self) -> list[Folder]:
-        async with self._db.read() as conn:
-            rows = await conn.execute(select(s.folders).where(self._folder_scope()).order_by(_F.path))
-            return [_folder(row) for row in rows]
-
-    async def folder(self, folder_id: int) -> Folder:
-        async with self._db.read() as conn:
-            return _folder(await self._folder_row(conn, folder_id))
-
-    async def folder_by_path(self, path: str) -> Folder:
-        path = validate_path(path)
-        async with self._db.read() as conn:
-            row = (await conn.execute(select(s.folders).where(_F.path == path, self._folder_scope()))).first()
-        if row is None:
-            raise NoSuchFolder(f"no folder {path!r}")
-        return _folder(row)
-
-    async def folder_by_role(self, role: str) -> Folder:
-        async with self._db.read() as conn:
-            row = (await conn.execute(select(s.folders).where(_F.role == role, self._folder_scope()))).first()
-        if row is None:
-            raise NoSuchFolder(f"no {role} folder")
-        return _folder(row)
-
-    async def create_folder(
-        self, path: str, folder_class: str = "IPF.Note", *, role: str | None = None, subscribed: bool = True
-    ) -> Folder:
-        """Create ``path`` and any missing parents (parents get the same class)."""
-        path = validate_path(path)
-        levels = path.split("/")
-        async with self._db.write() as conn:
-            existing = {
-                row.path: row.id
-                for row in await conn.execute(
-                    select(_F.path, _F.id).where(
-                        self._folder_scope(),
-                        _F.path.in_(["/".join(levels[: i + 1]) for i in range(len(levels))]),
-                    )
-                )
-            }
-            if path in existing:
-                raise FolderExists(f"folder {path!r} exists already")
-            missing = [i for i in range(len(levels)) if "/".join(levels[: i + 1]) not in existing]
-            first = await self._take_changes(conn, len(missing))
-            parent_id: int | None = None
-            created_id = 0
-            for i in range(len(levels)):
-                sub = "/".join(levels[: i + 1])
-                if sub in existing:
-                    parent_id = existing[sub]
-                    continue
-                change = first + missing.index(i)
-                result = await conn.execute(
-                    insert(s.folders).values(
-                        org_id=self.org_id,
-                        mailbox_id=self.id,
-                        parent_id=parent_id,
-                        path=sub,
-                        folder_class=folder_class,
-                        role=role if sub == path else None,
-                        uidvalidity=change,
-                        uidnext=1,
-                        subscribed=subscribed,
-                        created_change=change,
-                        change_num=change,
-                        content_change=change,
-                    )
-                )
-                parent_id = created_id = result.inserted_primary_key[0]
-            folder = _folder(await self._folder_row(conn, created_id))
-        self._publish(first + len(missing) - 1, [folder.id])
-        return folder
-
-    async def rename_folder(self, folder_id: int, new_path: str) -> Folder:
-        """Rename a folder and its subtree; parents of the new path are created."""
-        new_path = validate_path(new_path)
-        async with self._db.write() as conn:
-            row = await self._folder_row(conn, folder_id)
-            if row.role == "inbox":
-                raise SpecialFolder("INBOX cannot be renamed")
-            if new_path == row.path or new_path.startswith(row.path + "/"):
-                raise InvalidFolderName("a folder cannot be moved into itself")
-            clash = await conn.scalar(select(_F.id).where(self._folder_scope(), _F.path == new_path))
-            if clash is not None:
-                raise FolderExists(f"folder {new_path!r} exists already")
-            prefix = row.path + "/"
-            subtree = (
-                await conn.execute(
-                    select(_F.id, _F.path).where(
-                        self._folder_scope(), func.substr(_F.path, 1, len(prefix)) == prefix
-                    )
-                )
-            ).all()
-            parent_path, _, _ = new_path.rpartition("/")
-            parent_id = await self._ensure_parents(conn, parent_path) if parent_path else None
-            change = await self._take_changes(conn, 1)
-            await conn.execute(
-                update(s.folders)
-                .where(_F.id == folder_id)
-                .values(path=new_path, parent_id=parent_id, change_num=change)
-            )
-            for sub in subtree:
-                await conn.execute(
-                    update(s.folders)
-                    .where(_F.id == sub.id)
-                    .values(path=new_path + sub.path[len(row.path) :], change_num=change)
-                )
-            folder = _folder(await self._folder_row(conn, folder_id))
-        self._publish(change, [folder_id, *(sub.id for sub in subtree)])
-        return folder
-
-    async def _ensure_parents(self, conn: AsyncConnection, path: str) -> int:
-        levels = path.split("/")
-        parent_id: int | None = None
-        for i in range(len(levels)):
-            sub = "/".join(levels[: i + 1])
-            found = await conn.scalar(select(_F.id).where(self._folder_scope(), _F.path == sub))
-            if found is None:
-                change = await self._take_changes(conn, 1)
-                result = await conn.execute(
-                    insert(s.folders).values(
-                        org_id=self.org_id, mailbox_id=self.id, parent_id=parent_id, path=sub,
-                        folder_class="IPF.Note", role=None, uidvalidity=change, uidnext=1,
-                        subscribed=True, created_change=change, change_num=change, content_change=change,
-                    )
-                )
-                found = result.inserted_primary_key[0]
-            parent_id = found
-        assert parent_id is not None
-        return parent_id
-
-    async def delete_folder(self, folder_id: int, *, recursive: bool = False) -> None:
-        """Delete a folder with its items (tombstoned); children need ``recursive``."""
-        async with self._db.write() as conn:
-            row = await self._folder_row(conn, folder_id)
-            if row.role == "inbox":
-                raise SpecialFolder("INBOX cannot be deleted")
-            prefix = row.path + "/"
-            children = (
-                await conn.execute(
-                    select(_F.id, _F.path).where(
-                        self._folder_scope(), func.substr(_F.path, 1, len(prefix)) == prefix
-                    )
-                )
-            ).all()
-            if children and not recursive:
-                raise FolderNotEmpty(f"folder {row.path!r} has subfolders")
-            # Deepest first, so that parent_id references never dangle.
-            doomed = sorted([(c.path, c.id) for c in children], reverse=True) + [(row.path, folder_id)]
-            change = await self._take_changes(conn, 1)
-            for path, fid in doomed:
-                await self._remove_items(conn, fid, None, change)
-                await conn.execute(
-                    insert(s.tombstones).values(
-                        org_id=self.org_id, mailbox_id=self.id, change_num=change, kind="folder",
-                        object_id=fid, folder_id=fid, uid=None, name=path,
-                    )
-                )
-                await conn.execute(delete(s.folders).where(_F.id == fid, self._folder_scope()))
-        self._publish(change, [fid for _, fid in doomed])
-
-    async def set_subscribed(self, folder_id: int, subscribed: bool) -> None:
-        async with self._db.write() as conn:
-            await self._folder_row(conn, folder_id)
-            change = await self._take_changes(conn, 1)
-            await conn.execute(
-                update(s.folders).where(_F.id == folder_id).values(subscribed=subscribed, change_num=change)
-            )
-        self._publish(change, [folder_id])
-
+class Mailbox(FolderOps):
     # -------------------------------------------------------------------- items
 
     async def append(self, folder_id: int, item: NewItem) -> Appended:
@@ -441,7 +88,8 @@ class Mailbox:
                     row.blob_id: row.uid
                     for row in await conn.execute(
                         select(_I.blob_id, _I.uid).where(
-                            self._item_scope(), _I.folder_id == folder_id,
+                            self._item_scope(),
+                            _I.folder_id == folder_id,
                             _I.blob_id.in_({ref.id for ref in refs}),
                         )
                     )
@@ -561,9 +209,7 @@ class Mailbox:
                     delete(s.item_props).where(s.item_props.c.item_id == item_id, s.item_props.c.name == key)
                 )
                 if value is not None:
-                    await conn.execute(
-                        insert(s.item_props).values(item_id=item_id, name=key, value=json.dumps(value))
-                    )
+                    await conn.execute(insert(s.item_props).values(item_id=item_id, name=key, value=json.dumps(value)))
             change = await self._take_changes(conn, 1)
             await conn.execute(update(s.items).where(_I.id == item_id).values(change_num=change))
             await self._adjust(conn, row.folder_id, change)
@@ -639,40 +285,6 @@ class Mailbox:
             self._publish(changed[-1].change_num, [folder_id])
         return changed, refused
 
-    async def _remove_items(
-        self, conn: AsyncConnection, folder_id: int, uids: UidRanges | None, change: int | None
-    ) -> list[int]:
-        rows = (
-            await conn.execute(
-                select(_I.id, _I.uid, _I.size, _I.flags, _I.name)
-                .where(self._item_scope(), _I.folder_id == folder_id, uid_clause(_I.uid, uids))
-                .order_by(_I.uid)
-            )
-        ).all()
-        if not rows:
-            return []
-        first = change if change is not None else await self._take_changes(conn, len(rows))
-        await conn.execute(
-            insert(s.tombstones),
-            [
-                {
-                    "org_id": self.org_id, "mailbox_id": self.id,
-                    "change_num": first if change is not None else first + n,
-                    "kind": "item", "object_id": row.id, "folder_id": folder_id, "uid": row.uid, "name": row.name,
-                }
-                for n, row in enumerate(rows)
-            ],
-        )
-        ids = [row.id for row in rows]
-        for start in range(0, len(ids), 500):
-            await conn.execute(delete(s.items).where(self._item_scope(), _I.id.in_(ids[start : start + 500])))
-        last = first if change is not None else first + len(rows) - 1
-        await self._adjust(
-            conn, folder_id, last,
-            count=-len(rows), unseen=-sum(_unseen(r.flags) for r in rows), size=-sum(r.size for r in rows),
-        )
-        return [row.uid for row in rows]
-
     async def expunge(self, folder_id: int, uids: UidRanges | None) -> list[int]:
         """Delete items for good (each leaves a tombstone); the uids removed, ascending."""
         async with self._db.write() as conn:
@@ -710,8 +322,16 @@ class Mailbox:
             await conn.execute(
                 insert(s.tombstones),
                 [
-                    {"org_id": self.org_id, "mailbox_id": self.id, "change_num": first + n, "kind": "item",
-                     "object_id": row.id, "folder_id": source_id, "uid": row.uid, "name": row.name}
+                    {
+                        "org_id": self.org_id,
+                        "mailbox_id": self.id,
+                        "change_num": first + n,
+                        "kind": "item",
+                        "object_id": row.id,
+                        "folder_id": source_id,
+                        "uid": row.uid,
+                        "name": row.name,
+                    }
                     for n, row in enumerate(rows)
                 ],
             )
@@ -751,15 +371,14 @@ class Mailbox:
             for n, row in enumerate(rows):
                 values = row._asdict()
                 del values["id"]
-                values.update(folder_id=target_id, uid=first_uid + n, change_num=first + n, created_change=first + n,
-                              name=None)
+                values.update(
+                    folder_id=target_id, uid=first_uid + n, change_num=first + n, created_change=first + n, name=None
+                )
                 copies.append(values)
             inserted = await conn.execute(insert(s.items).returning(_I.id, sort_by_parameter_order=True), copies)
             new_ids = [r.id for r in inserted]
             old_to_new = {row.id: new_ids[n] for n, row in enumerate(rows)}
-            props = (
-                await conn.execute(select(s.item_props).where(s.item_props.c.item_id.in_(list(old_to_new))))
-            ).all()
+            props = (await conn.execute(select(s.item_props).where(s.item_props.c.item_id.in_(list(old_to_new))))).all()
             if props:
                 await conn.execute(
                     insert(s.item_props),
@@ -772,14 +391,6 @@ class Mailbox:
         return [(row.uid, first_uid + n) for n, row in enumerate(rows)]
 
     # ------------------------------------------------------------------ changes
-
-    async def _last_change(self, conn: AsyncConnection) -> int:
-        value = await conn.scalar(select(s.mailboxes.c.last_change).where(s.mailboxes.c.id == self.id))
-        return int(value or 0)
-
-    async def last_change(self) -> int:
-        async with self._db.read() as conn:
-            return await self._last_change(conn)
 
     async def changes_since(self, since: int, folder_id: int | None = None, *, limit: int = 10000) -> Changes:
         """What changed after change number ``since`` (in one folder, or the whole mailbox).
@@ -832,27 +443,12 @@ class Mailbox:
             removed_folders=tuple(_tomb(t) for t in folder_tombs),
         )
 
-    async def quota(self) -> Quota:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(s.mailboxes.c.quota_used, s.mailboxes.c.item_count, s.accounts.c.quota_bytes)
-                    .join(s.accounts, s.accounts.c.id == s.mailboxes.c.account_id)
-                    .where(s.mailboxes.c.id == self.id, s.mailboxes.c.org_id == self.org_id)
-                )
-            ).first()
-        if row is None:
-            raise NoSuchMailbox("mailbox no longer exists")
-        return Quota(used=row.quota_used, limit=row.quota_bytes, items=row.item_count)
-
     async def audit(self) -> list[str]:
         """Recount every cached counter from the items; the discrepancies found (none is good)."""
         problems = []
         async with self._db.read() as conn:
             totals = (
-                await conn.execute(
-                    select(func.count(), func.coalesce(func.sum(_I.size), 0)).where(self._item_scope())
-                )
+                await conn.execute(select(func.count(), func.coalesce(func.sum(_I.size), 0)).where(self._item_scope()))
             ).one()
             mailbox = (await conn.execute(select(s.mailboxes).where(s.mailboxes.c.id == self.id))).one()
             if (mailbox.item_count, mailbox.quota_used) != (totals[0], totals[1]):
@@ -878,10 +474,6 @@ class Mailbox:
                 if max_uid >= folder.uidnext:
                     problems.append(f"folder {folder.path}: uid {max_uid} >= uidnext {folder.uidnext}")
         return problems
-
-
-def _tomb(row: Any) -> Tombstone:
-    return Tombstone(row.change_num, row.kind, row.object_id, row.folder_id, row.uid, row.name)
 
 
 async def _columns(new: NewItem) -> dict[str, Any]:

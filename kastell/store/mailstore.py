@@ -80,9 +80,7 @@ class MailStore:
         folders = default_folders(kind)
         now = int(time.time())
         result = await conn.execute(
-            insert(s.mailboxes).values(
-                org_id=org_id, account_id=account_id, created=now, last_change=len(folders)
-            )
+            insert(s.mailboxes).values(org_id=org_id, account_id=account_id, created=now, last_change=len(folders))
         )
         mailbox_id = result.inserted_primary_key[0]
         await conn.execute(
@@ -110,9 +108,7 @@ class MailStore:
         """The mailbox of this account in this organisation; raises NoSuchMailbox."""
         async with self.db.read() as conn:
             mailbox_id = await conn.scalar(
-                select(s.mailboxes.c.id).where(
-                    s.mailboxes.c.org_id == org_id, s.mailboxes.c.account_id == account_id
-                )
+                select(s.mailboxes.c.id).where(s.mailboxes.c.org_id == org_id, s.mailboxes.c.account_id == account_id)
             )
         if mailbox_id is None:
             raise NoSuchMailbox(f"no mailbox for account {account_id}")

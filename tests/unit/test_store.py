@@ -118,14 +118,14 @@ def test_move_and_copy(tmp_path: Path) -> None:
         moved = await box.move(inbox.id, [(2, 3)], archive.id)
         assert moved == [(2, 1), (3, 2)]
         item = await box.item_by_uid(archive.id, 1)
-        assert item.id == appended[1].id  # same item, new home
+        assert item.id == appended[1].item_id  # same item, new home
         with pytest.raises(NoSuchItem):
             await box.item_by_uid(inbox.id, 2)
         per_inbox = await box.changes_since(mark, inbox.id)
         assert sorted(t.uid for t in per_inbox.removed if t.uid is not None) == [2, 3]
         whole = await box.changes_since(mark)
         assert whole.removed == ()  # moved, not deleted
-        assert {i.id for i in whole.items} == {appended[1].id, appended[2].id}
+        assert {i.id for i in whole.items} == {appended[1].item_id, appended[2].item_id}
         copied = await box.copy(archive.id, None, inbox.id)
         assert copied == [(1, 5), (2, 6)]
         copy = await box.item_by_uid(inbox.id, 5)
