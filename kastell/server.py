@@ -15,11 +15,16 @@ line instead of being opened.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -31,6 +36,8 @@ from kastell.web.app import build_app
 log = logging.getLogger("kastell.server")
 
 HTTP_SERVICES = ("http", "https")
+# What the running server actually bound, for ``kastell status`` (removed on a clean stop).
+STATE_FILE = "server.json"
 GC_INTERVAL = 3600.0
 
 
@@ -88,11 +95,14 @@ class Server:
                 ssl_certfile=str(self.settings.cert_path) if tls else None,
                 ssl_keyfile=str(self.settings.key_path) if tls else None,
             )
+            config.load()
             if tls:
                 # uvicorn builds its own context from the files; replace it with ours.
-                config.load()
                 config.ssl = server_context(self.settings.cert_path, self.settings.key_path)
             server = uvicorn.Server(config)
+            # startup()/shutdown() are driven by us (one loop, our signal handling), so
+            # set up what uvicorn's own serve() would have.
+            server.lifespan = config.lifespan_class(config)
             await server.startup(sockets=[sock])
             actual = sock.getsockname()[:2]
             self.bound[service] = (actual[0], actual[1])
@@ -146,6 +156,8 @@ async def serve(settings: Settings, *, on_ready: Callable[[Server], None] | None
         loop.add_signal_handler(sig, stop.set)
     server = Server(settings)
     await server.start()
+    state = settings.data_dir / STATE_FILE
+    _write_state(state, server.bound)
     log.info("kastell ready (data directory %s)", settings.data_dir)
     if on_ready is not None:
         on_ready(server)
@@ -153,10 +165,29 @@ async def serve(settings: Settings, *, on_ready: Callable[[Server], None] | None
         await stop.wait()
         log.info("shutting down")
     finally:
+        state.unlink(missing_ok=True)
         await server.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     log.info("stopped")
+
+
+def _write_state(path: Path, bound: dict[str, tuple[str, int]]) -> None:
+    state = {"pid": os.getpid(), "started": int(time.time()),
+             "listeners": {service: f"{host}:{port}" for service, (host, port) in bound.items()}}
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps(state))
+    os.replace(temp, path)
+
+
+def read_state(data_dir: Path) -> dict[str, Any] | None:
+    """The state file of a server running on ``data_dir``, or None when none runs."""
+    try:
+        state: dict[str, Any] = json.loads((data_dir / STATE_FILE).read_text())
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state
 
 
 def run(settings: Settings) -> None:

@@ -68,6 +68,7 @@ def serve(listen: tuple[str, ...], no_demo: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         server.run(chosen)
     except OSError as exc:
@@ -105,20 +106,31 @@ def status(as_json: bool) -> None:
             }
         return counts
 
+    from kastell.server import read_state
+
     counts = run_with_app(work)
+    running = read_state(chosen.data_dir)
+    bound: dict[str, str] = running["listeners"] if running else {}
     listeners = {}
     for service in SERVICES:
         endpoint = chosen.config.listen.endpoint(service)
-        if endpoint is None:
-            listeners[service] = {"endpoint": "off", "up": False}
-        else:
-            host, port = endpoint
-            listeners[service] = {"endpoint": f"{host}:{port}", "up": _probe(host, port)}
-    report = {"data": str(chosen.data_dir), "listeners": listeners, **counts}
+        where = bound.get(service) or (f"{endpoint[0]}:{endpoint[1]}" if endpoint else "off")
+        up = False
+        if service in bound:
+            host, _, port = where.rpartition(":")
+            up = _probe(host, int(port))
+        listeners[service] = {"endpoint": where, "up": up}
+    report = {
+        "data": str(chosen.data_dir),
+        "server_pid": running["pid"] if running else None,
+        "listeners": listeners,
+        **counts,
+    }
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
     click.echo(f"data directory  {chosen.data_dir}")
+    click.echo(f"server          {'running, pid ' + str(running['pid']) if running else 'not running'}")
     for service, state in listeners.items():
         click.echo(f"  {service:<12} {state['endpoint']:<22} {'up' if state['up'] else 'down'}")
     for key, value in counts.items():
