@@ -164,7 +164,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     args = parser.parse_args()
-    work = args.keep or Path(tempfile.mkdtemp(prefix="kastell-bench-"))
+    # In the current directory, not /tmp: on some machines /tmp is a much slower filesystem.
+    work = args.keep or Path(tempfile.mkdtemp(prefix="kastell-bench-", dir="."))
     work.mkdir(parents=True, exist_ok=True)
     try:
         maildir = work / "Maildir"

@@ -12,10 +12,6 @@ import os
 import ssl
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 
 def make_self_signed(cert_path: Path, key_path: Path, hostname: str, *, days: int = 825) -> None:
@@ -24,6 +20,12 @@ def make_self_signed(cert_path: Path, key_path: Path, hostname: str, *, days: in
     RSA rather than ECDSA because some clients still in use (older Outlook and
     phones) do not offer ECDSA suites. The key file is created mode 0600.
     """
+    # Imported here: only first-run set-up needs it, and it costs the server ~8 MB.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     names: list[x509.GeneralName] = [x509.DNSName(hostname)] if hostname not in ("localhost",) else []
     names += [
@@ -43,7 +45,7 @@ def make_self_signed(cert_path: Path, key_path: Path, hostname: str, *, days: in
         .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(key, hashes.SHA256())
     )
     key_path.parent.mkdir(parents=True, exist_ok=True)

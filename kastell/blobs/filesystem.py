@@ -14,6 +14,8 @@ is never swept from under it (ARCHITECTURE.md: acknowledge only what is durable)
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import fcntl
 import hashlib
 import os
@@ -21,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from kastell.blobs import BlobNotFound, BlobRef
 
@@ -52,14 +55,15 @@ class FilesystemBlobStore:
 
     # ----------------------------------------------------------------- writes
 
-    def _write_temp(self, data: bytes) -> str:
+    def _write_temp(self, data: bytes, *, sync: bool) -> str:
         fd, name = _mkstemp(self.tmp)
         try:
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         return name
@@ -76,18 +80,35 @@ class FilesystemBlobStore:
                     os.utime(final)  # re-use: refresh mtime so the collector keeps it
                 except FileNotFoundError:
                     pending[ref.id] = data
+            # A batch is made durable with two syncfs() calls (contents before the
+            # renames, names after) instead of an fsync per file and directory:
+            # the same guarantee, a fraction of the cost for imports.
+            batch = len(pending) >= _SYNCFS_BATCH and _syncfs is not None
+            temps = {blob: self._write_temp(data, sync=not batch) for blob, data in pending.items()}
+            if batch:
+                self._syncfs()
             dirs: set[Path] = set()
-            for blob, data in pending.items():
-                temp = self._write_temp(data)
+            for blob, temp in temps.items():
                 final = self.path(blob)
                 final.parent.mkdir(exist_ok=True)
                 os.rename(temp, final)
                 dirs.add(final.parent)
-            if pending:
+            if batch:
+                self._syncfs()
+            elif pending:
                 dirs.add(self.root)  # new fan-out directories
-            for directory in dirs:
-                _fsync_dir(directory)
+                for directory in dirs:
+                    _fsync_dir(directory)
         return refs
+
+    def _syncfs(self) -> None:
+        fd = os.open(self.tmp, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if _syncfs(fd) != 0:
+                error = ctypes.get_errno()
+                raise OSError(error, f"syncfs: {os.strerror(error)}")
+        finally:
+            os.close(fd)
 
     async def put(self, data: bytes) -> BlobRef:
         return (await asyncio.to_thread(self.put_many_sync, [data]))[0]
@@ -155,6 +176,20 @@ class FilesystemBlobStore:
 
     async def delete_if_older(self, blobs: Sequence[str], older_than: float) -> int:
         return await asyncio.to_thread(self._delete_sync, list(blobs), older_than)
+
+
+def _load_syncfs() -> Any:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function = libc.syncfs
+    except (OSError, AttributeError):
+        return None  # not Linux: fall back to fsync per file
+    function.argtypes = [ctypes.c_int]
+    return function
+
+
+_syncfs = _load_syncfs()
+_SYNCFS_BATCH = 16
 
 
 def _old_entries(directory: Path, older_than: float) -> list[str]:

@@ -48,3 +48,7 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
         await db.close()
 
     asyncio.run(main())
+
+
+def test_head_constant_names_the_newest_migration() -> None:
+    assert migrate.HEAD == migrate.head_revision()
