@@ -21,3 +21,15 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+from tests.peers import postgres  # noqa: E402,F401  (the fixture)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store contract runs on every database backend."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'kastell.db'}"
+    cluster = request.getfixturevalue("postgres")
+    return str(cluster.new_database())

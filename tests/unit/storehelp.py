@@ -29,8 +29,8 @@ class Env:
         await self.db.close()
 
 
-async def open_env(root: Path) -> Env:
-    db = Database(f"sqlite+aiosqlite:///{root / 'kastell.db'}")
+async def open_env(root: Path, url: str | None = None) -> Env:
+    db = Database(url or f"sqlite+aiosqlite:///{root / 'kastell.db'}")
     await migrate.upgrade(db)
     blobs = FilesystemBlobStore(root / "blobs")
     events = ChangeBus()

@@ -15,9 +15,9 @@ from kastell.db import schema as s
 from kastell.db.engine import Database
 
 
-def test_baseline_database_upgrades_to_head_with_data_kept(tmp_path: Path) -> None:
+def test_baseline_database_upgrades_to_head_with_data_kept(db_url: str) -> None:
     async def main() -> None:
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+        db = Database(db_url)
         await migrate.upgrade(db, "0001")
         assert await migrate.current_revision(db) == "0001"
         async with db.write() as conn:

@@ -27,9 +27,9 @@ def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
 
 
-def test_provisioning_creates_default_folders(tmp_path: Path) -> None:
+def test_provisioning_creates_default_folders(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
-        env = await open_env(tmp_path)
+        env = await open_env(tmp_path, db_url)
         box = await make_account(env, "org", "alice@a.test")
         folders = {f.path: f for f in await box.folders()}
         assert {"INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive", "Outbox"} <= set(folders)
@@ -48,9 +48,9 @@ def test_provisioning_creates_default_folders(tmp_path: Path) -> None:
     run(main())
 
 
-def test_append_allocates_uids_and_changes(tmp_path: Path) -> None:
+def test_append_allocates_uids_and_changes(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
-        env = await open_env(tmp_path)
+        env = await open_env(tmp_path, db_url)
         box = await make_account(env, "org", "alice@a.test")
         inbox = await box.folder_by_role("inbox")
         before = await box.last_change()
@@ -76,9 +76,9 @@ def test_append_allocates_uids_and_changes(tmp_path: Path) -> None:
     run(main())
 
 
-def test_change_clock_and_tombstones(tmp_path: Path) -> None:
+def test_change_clock_and_tombstones(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
-        env = await open_env(tmp_path)
+        env = await open_env(tmp_path, db_url)
         box = await make_account(env, "org", "alice@a.test")
         inbox = await box.folder_by_role("inbox")
         await box.append_many(inbox.id, [NewItem(message(n)) for n in range(1, 4)])
@@ -107,9 +107,9 @@ def test_change_clock_and_tombstones(tmp_path: Path) -> None:
     run(main())
 
 
-def test_move_and_copy(tmp_path: Path) -> None:
+def test_move_and_copy(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
-        env = await open_env(tmp_path)
+        env = await open_env(tmp_path, db_url)
         box = await make_account(env, "org", "alice@a.test")
         inbox = await box.folder_by_role("inbox")
         archive = await box.folder_by_role("archive")
@@ -139,9 +139,9 @@ def test_move_and_copy(tmp_path: Path) -> None:
     run(main())
 
 
-def test_quota_exact_after_random_operations(tmp_path: Path) -> None:
+def test_quota_exact_after_random_operations(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
-        env = await open_env(tmp_path)
+        env = await open_env(tmp_path, db_url)
         box = await make_account(env, "org", "alice@a.test")
         rng = random.Random(20261128)
         paths = ["INBOX", "Archive", "Trash", "Projects/A"]
@@ -175,9 +175,9 @@ def test_quota_exact_after_random_operations(tmp_path: Path) -> None:
     run(main())
 
 
-def test_quota_limit_refuses_and_rolls_back(tmp_path: Path) -> None:
+def test_quota_limit_refuses_and_rolls_back(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
-        env = await open_env(tmp_path)
+        env = await open_env(tmp_path, db_url)
         box = await make_account(env, "org", "alice@a.test", quota=len(message(1)) * 2 + 10)
         inbox = await box.folder_by_role("inbox")
         await box.append_many(inbox.id, [NewItem(message(1)), NewItem(message(2))])
@@ -194,9 +194,9 @@ def test_quota_limit_refuses_and_rolls_back(tmp_path: Path) -> None:
     run(main())
 
 
-def test_uid_allocation_under_concurrency(tmp_path: Path) -> None:
+def test_uid_allocation_under_concurrency(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
-        env = await open_env(tmp_path)
+        env = await open_env(tmp_path, db_url)
         box = await make_account(env, "org", "alice@a.test")
         inbox = await box.folder_by_role("inbox")
 
@@ -216,9 +216,9 @@ def test_uid_allocation_under_concurrency(tmp_path: Path) -> None:
     run(main())
 
 
-def test_tenancy_items_are_unreachable_across_organisations(tmp_path: Path) -> None:
+def test_tenancy_items_are_unreachable_across_organisations(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
-        env = await open_env(tmp_path)
+        env = await open_env(tmp_path, db_url)
         alice = await make_account(env, "org-a", "alice@a.test")
         mallory = await make_account(env, "org-b", "mallory@b.test")
         alice_inbox = await alice.folder_by_role("inbox")
@@ -250,9 +250,9 @@ def test_tenancy_items_are_unreachable_across_organisations(tmp_path: Path) -> N
     run(main())
 
 
-def test_folder_tree_operations(tmp_path: Path) -> None:
+def test_folder_tree_operations(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
-        env = await open_env(tmp_path)
+        env = await open_env(tmp_path, db_url)
         box = await make_account(env, "org", "alice@a.test")
         leaf = await box.create_folder("Work/Clients/ACME")
         paths = {f.path for f in await box.folders()}
@@ -279,9 +279,9 @@ def test_folder_tree_operations(tmp_path: Path) -> None:
     run(main())
 
 
-def test_change_notifications(tmp_path: Path) -> None:
+def test_change_notifications(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
-        env = await open_env(tmp_path)
+        env = await open_env(tmp_path, db_url)
         box = await make_account(env, "org", "alice@a.test")
         inbox = await box.folder_by_role("inbox")
         async with env.events.subscribe(box.id) as subscription:
@@ -298,9 +298,9 @@ def test_change_notifications(tmp_path: Path) -> None:
     run(main())
 
 
-def test_import_duplicates_are_skipped(tmp_path: Path) -> None:
+def test_import_duplicates_are_skipped(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
-        env = await open_env(tmp_path)
+        env = await open_env(tmp_path, db_url)
         box = await make_account(env, "org", "alice@a.test")
         inbox = await box.folder_by_role("inbox")
         items = [NewItem(message(n)) for n in (1, 2, 2, 3)]
