@@ -21,7 +21,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ class Server:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.app: Kastell | None = None
-        self._stoppers: list[Callable[[], Awaitable[None]]] = []
+        self._stoppers: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._workers: list[asyncio.Task[None]] = []
         self.bound: dict[str, tuple[str, int]] = {}
 
@@ -173,8 +173,11 @@ async def serve(settings: Settings, *, on_ready: Callable[[Server], None] | None
 
 
 def _write_state(path: Path, bound: dict[str, tuple[str, int]]) -> None:
-    state = {"pid": os.getpid(), "started": int(time.time()),
-             "listeners": {service: f"{host}:{port}" for service, (host, port) in bound.items()}}
+    state = {
+        "pid": os.getpid(),
+        "started": int(time.time()),
+        "listeners": {service: f"{host}:{port}" for service, (host, port) in bound.items()},
+    }
     temp = path.with_suffix(".tmp")
     temp.write_text(json.dumps(state))
     os.replace(temp, path)

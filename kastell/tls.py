@@ -13,7 +13,6 @@ import ssl
 from pathlib import Path
 
 
-
 def make_self_signed(cert_path: Path, key_path: Path, hostname: str, *, days: int = 825) -> None:
     """Write a self-signed RSA-2048 certificate naming ``hostname``, localhost and loopback.
 
@@ -34,7 +33,7 @@ def make_self_signed(cert_path: Path, key_path: Path, hostname: str, *, days: in
         x509.IPAddress(ipaddress.ip_address("::1")),
     ]
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)

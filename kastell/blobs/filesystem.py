@@ -72,7 +72,7 @@ class FilesystemBlobStore:
         refs = [BlobRef(hashlib.sha256(data).hexdigest(), len(data)) for data in blobs]
         pending: dict[str, bytes] = {}
         with self._lock(fcntl.LOCK_SH):
-            for ref, data in zip(refs, blobs):
+            for ref, data in zip(refs, blobs, strict=True):
                 if ref.id in pending:
                     continue
                 final = self.path(ref.id)

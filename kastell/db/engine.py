@@ -78,9 +78,8 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only snapshot."""
-        async with self.reader.connect() as conn:
-            async with conn.begin():
-                yield conn
+        async with self.reader.connect() as conn, conn.begin():
+            yield conn
 
     async def close(self) -> None:
         await self.writer.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -88,7 +90,7 @@ class FolderOps(MailboxScope):
                         content_change=change,
                     )
                 )
-                parent_id = created_id = result.inserted_primary_key[0]
+                parent_id = created_id = _new_id(result)
             folder = _folder(await self._folder_row(conn, created_id))
         self._publish(first + len(missing) - 1, [folder.id])
         return folder
@@ -153,7 +155,7 @@ class FolderOps(MailboxScope):
                         content_change=change,
                     )
                 )
-                found = result.inserted_primary_key[0]
+                found = _new_id(result)
             parent_id = found
         assert parent_id is not None
         return parent_id
@@ -200,3 +202,9 @@ class FolderOps(MailboxScope):
                 update(s.folders).where(_F.id == folder_id).values(subscribed=subscribed, change_num=change)
             )
         self._publish(change, [folder_id])
+
+
+def _new_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])

@@ -82,6 +82,7 @@ class MailStore:
         result = await conn.execute(
             insert(s.mailboxes).values(org_id=org_id, account_id=account_id, created=now, last_change=len(folders))
         )
+        assert result.inserted_primary_key is not None
         mailbox_id = result.inserted_primary_key[0]
         await conn.execute(
             insert(s.folders),

@@ -74,7 +74,7 @@ def validate_path(path: str) -> str:
     return "/".join(levels)
 
 
-def uid_clause(column: Any, ranges: UidRanges | None) -> ColumnElement[bool]:
+def uid_clause(column: ColumnElement[Any], ranges: UidRanges | None) -> ColumnElement[bool]:
     if ranges is None:
         return true()
     if not ranges:
