@@ -7,6 +7,9 @@ the server both start here, so there is one way to get at the core.
 
 from __future__ import annotations
 
+import functools
+import ssl
+
 from kastell.blobs.filesystem import FilesystemBlobStore
 from kastell.config import Settings, parse_size
 from kastell.db import migrate
@@ -15,6 +18,7 @@ from kastell.directory.auth import Authenticator
 from kastell.directory.service import Directory
 from kastell.events import ChangeBus
 from kastell.store.mailstore import MailStore
+from kastell.tls import server_context
 
 
 class Kastell:
@@ -28,6 +32,7 @@ class Kastell:
             db,
             on_account_created=self.store.provision,
             default_quota=parse_size(settings.config.store.default_quota),
+            subaddress_separator=settings.config.directory.subaddress_separator,
         )
         auth = settings.config.auth
         self.auth = Authenticator(
@@ -35,6 +40,7 @@ class Kastell:
             account_failures=auth.account_failures,
             ip_failures=auth.ip_failures,
             window=auth.failure_window_seconds,
+            failure_delay=auth.failure_delay_seconds,
         )
 
     @classmethod
@@ -53,6 +59,11 @@ class Kastell:
             await db.close()
             raise
         return cls(settings, db)
+
+    @functools.cached_property
+    def tls_context(self) -> ssl.SSLContext:
+        """The server TLS context of every listener (HTTPS, STARTTLS, implicit TLS)."""
+        return server_context(self.settings.cert_path, self.settings.key_path)
 
     async def close(self) -> None:
         await self.db.close()

@@ -98,6 +98,7 @@ class AuthConfig(_Section):
     account_failures: int = Field(10, ge=1, description="failed logins per account within the window before throttling")
     ip_failures: int = Field(30, ge=1, description="failed logins per client address within the window")
     failure_window_seconds: int = Field(900, ge=1)
+    failure_delay_seconds: float = Field(1.0, ge=0, le=10, description="pause before answering a failed login")
 
     @field_validator("plaintext_without_tls_from")
     @classmethod
@@ -105,6 +106,10 @@ class AuthConfig(_Section):
         for net in value:
             ipaddress.ip_network(net, strict=False)
         return value
+
+
+class DirectoryConfig(_Section):
+    subaddress_separator: str = Field("+", max_length=1, description='"user+tag@domain"; empty turns it off')
 
 
 class StoreConfig(_Section):
@@ -147,6 +152,7 @@ class Config(_Section):
     blobs: BlobsConfig = BlobsConfig()
     tls: TLSConfig = TLSConfig()
     auth: AuthConfig = AuthConfig()
+    directory: DirectoryConfig = DirectoryConfig()
     store: StoreConfig = StoreConfig()
     listen: ListenConfig = ListenConfig()
 

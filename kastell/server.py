@@ -15,6 +15,7 @@ line instead of being opened.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import os
@@ -30,12 +31,16 @@ import uvicorn
 
 from kastell.app import Kastell
 from kastell.config import SERVICES, Settings
-from kastell.tls import server_context
+from kastell.listeners import Listener, ListenFunction, ListenSpec
 from kastell.web.app import build_app
 
 log = logging.getLogger("kastell.server")
 
 HTTP_SERVICES = ("http", "https")
+# TCP services and the ``listen`` coroutine that serves each (see kastell/listeners.py);
+# a protocol package adds its line here when it lands.
+TCP_SERVICES: dict[str, str] = {}
+IMPLICIT_TLS = frozenset({"imaps", "pop3s", "submissions"})
 # What the running server actually bound, for ``kastell status`` (removed on a clean stop).
 STATE_FILE = "server.json"
 GC_INTERVAL = 3600.0
@@ -65,8 +70,13 @@ class Server:
         self.app = await Kastell.open(self.settings)
         try:
             await self._start_http()
+            await self._start_tcp()
             missing = [
-                s for s in SERVICES if s not in HTTP_SERVICES and self.settings.config.listen.endpoint(s) is not None
+                s
+                for s in SERVICES
+                if s not in HTTP_SERVICES
+                and s not in TCP_SERVICES
+                and self.settings.config.listen.endpoint(s) is not None
             ]
             if missing:
                 log.info("not yet available in this version: %s", ", ".join(missing))
@@ -74,6 +84,27 @@ class Server:
         except BaseException:
             await self.stop()
             raise
+
+    async def _start_tcp(self) -> None:
+        assert self.app is not None
+        for service, target in TCP_SERVICES.items():
+            endpoint = self.settings.config.listen.endpoint(service)
+            if endpoint is None:
+                continue
+            module_name, _, function_name = target.partition(":")
+            listen: ListenFunction = getattr(importlib.import_module(module_name), function_name)
+            sock = _bind(*endpoint)
+            spec = ListenSpec(service, sock, self.app.tls_context, service in IMPLICIT_TLS)
+            listener = await listen(self.app, spec)
+            host, port = sock.getsockname()[:2]
+            self.bound[service] = (host, port)
+            log.info("%s listening on %s:%d%s", service, host, port, " (TLS)" if spec.implicit_tls else "")
+            timeout = self.settings.config.server.shutdown_timeout
+
+            async def _stop(listener: Listener = listener, timeout: float = timeout) -> None:
+                await listener.stop(max(0.5, timeout - 0.5))
+
+            self._stoppers.append(_stop)
 
     async def _start_http(self) -> None:
         assert self.app is not None
@@ -98,7 +129,7 @@ class Server:
             config.load()
             if tls:
                 # uvicorn builds its own context from the files; replace it with ours.
-                config.ssl = server_context(self.settings.cert_path, self.settings.key_path)
+                config.ssl = self.app.tls_context
             server = uvicorn.Server(config)
             # startup()/shutdown() are driven by us (one loop, our signal handling), so
             # set up what uvicorn's own serve() would have.

@@ -1,0 +1,502 @@
+"""``domain``, ``user``, ``alias``, ``group`` and ``admin``: the directory from the shell.
+
+Each command opens the data directory (``run_with_app``), calls one
+``Directory`` method and prints a short confirmation, an aligned table or,
+with ``--json``, a JSON array of objects. Failures are ``DirectoryError``s or
+``click.UsageError``s, which ``kastell.cli.main.main`` prints as one line.
+
+Passwords are never printed, except the one generated for ``user add``
+without a password option, and that exactly once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from kastell.cli.main import data_option, run_with_app
+from kastell.config import parse_size
+from kastell.directory.errors import InvalidValue
+from kastell.directory.permissions import Permission
+from kastell.directory.records import KINDS, Account, Domain, Group
+
+if TYPE_CHECKING:
+    from kastell.app import Kastell
+    from kastell.directory.service import Directory
+
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Directory], Awaitable[T]]) -> T:
+    """Run ``work(app.directory)`` on the opened data directory."""
+
+    async def _with_app(app: Kastell) -> T:
+        return await work(app.directory)
+
+    return run_with_app(_with_app)
+
+
+def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    """``--quota``/``SIZE`` → bytes, through ``kastell.config.parse_size``."""
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _permissions(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Permission | None:
+    """``"imap,smtp"`` → ``Permission``, through ``Permission.parse``."""
+    if value is None:
+        return None
+    try:
+        return Permission.parse(value)
+    except InvalidValue as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _password_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option(
+        "--password",
+        "password",
+        metavar="PW",
+        help="the password (visible to other local users; prefer --password-stdin)",
+    )(function)
+    return click.option(
+        "--password-stdin", "password_stdin", is_flag=True, help="read the password from one line of standard input"
+    )(function)
+
+
+def _read_password(password_stdin: bool, password: str | None, *, required: bool) -> str | None:
+    """The password from ``--password-stdin`` (one line, newline stripped) or ``--password``."""
+    if password_stdin and password is not None:
+        raise click.UsageError("give either --password-stdin or --password, not both")
+    if password_stdin:
+        line = click.get_text_stream("stdin").readline()
+        line = line[:-1] if line.endswith("\n") else line
+        line = line[:-1] if line.endswith("\r") else line  # a password typed on Windows
+        if not line:
+            raise click.UsageError("no password on standard input")
+        return line
+    if password is None and required:
+        raise click.UsageError("give the password with --password-stdin or --password")
+    return password
+
+
+def format_size(size: int) -> str:
+    """``2147483648`` → ``"2G"``; ``0`` → ``"unlimited"`` (as a quota)."""
+    if size == 0:
+        return "unlimited"
+    for unit, factor in (("T", 1024**4), ("G", 1024**3), ("M", 1024**2), ("K", 1024)):
+        if size >= factor:
+            value = size / factor
+            return f"{value:.0f}{unit}" if size % factor == 0 else f"{value:.1f}{unit}"
+    return f"{size}B"
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Print rows under headers, each column as wide as its widest cell."""
+    rows = [list(headers)] + [list(row) for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _json(objects: Iterable[dict[str, Any]]) -> None:
+    click.echo(json.dumps(list(objects), indent=2, ensure_ascii=False))
+
+
+def _account_json(a: Account) -> dict[str, Any]:
+    fields = {k: v for k, v in dataclasses.asdict(a).items() if k not in ("id", "org_id", "domain_id")}
+    return fields | {"permissions": a.permissions.format()}
+
+
+def _domain_json(d: Domain) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(d).items() if k not in ("id", "org_id")}
+
+
+def _group_json(g: Group) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(g).items() if k not in ("id", "org_id", "domain_id")}
+
+
+def _merge(cli: click.Group, group: click.Group) -> None:
+    """Add ``group`` to ``cli``; if another module made a group of that name, join it."""
+    existing = cli.commands.get(group.name or "")
+    if isinstance(existing, click.Group):
+        for name, command in group.commands.items():
+            existing.add_command(command, name)
+    else:
+        cli.add_command(group)
+
+
+# ---------------------------------------------------------------------------- domain
+
+
+@click.group()
+@data_option
+def domain() -> None:
+    """Local domains (and the organisations they belong to)."""
+
+
+@domain.command("add")
+@data_option
+@click.argument("name")
+@click.option("--org", default=None, help="organisation (created if needed; default: the domain name)")
+@click.option("--alias-of", "alias_of", default=None, metavar="DOMAIN", help="make NAME an alias domain of DOMAIN")
+def domain_add(name: str, org: str | None, alias_of: str | None) -> None:
+    """Make DOMAIN a local domain."""
+    added = _run(lambda d: d.add_domain(name, org=org, alias_of=alias_of))
+    what = f"alias domain of {added.alias_of}" if added.alias_of else f"organisation {added.org}"
+    click.echo(f"added domain {added.name} ({what})")
+
+
+@domain.command("list")
+@data_option
+@click.option("--json", "as_json", is_flag=True, help="print a JSON array")
+def domain_list(as_json: bool) -> None:
+    """List the local domains."""
+    domains = _run(lambda d: d.list_domains())
+    if as_json:
+        _json(_domain_json(d) for d in domains)
+    else:
+        _table(
+            ("DOMAIN", "ORGANISATION", "ALIAS OF", "CATCH-ALL"),
+            ((d.name, d.org, d.alias_of or "", d.catchall or "") for d in domains),
+        )
+
+
+@domain.command("del")
+@data_option
+@click.argument("name")
+def domain_del(name: str) -> None:
+    """Delete a domain that has no accounts, groups, aliases or alias domains left."""
+    _run(lambda d: d.del_domain(name))
+    click.echo(f"deleted domain {name}")
+
+
+@domain.command("catchall")
+@data_option
+@click.argument("name")
+@click.argument("address", required=False)
+@click.option("--off", is_flag=True, help="remove the catch-all")
+def domain_catchall(name: str, address: str | None, off: bool) -> None:
+    """Deliver mail for unknown addresses of DOMAIN to ADDRESS (or stop: --off)."""
+    if off == (address is not None):
+        raise click.UsageError("give either ADDRESS or --off")
+    changed = _run(lambda d: d.set_catchall(name, address))
+    click.echo(f"catch-all of {changed.name}: {changed.catchall or 'none'}")
+
+
+# ---------------------------------------------------------------------------- user
+
+
+@click.group()
+@data_option
+def user() -> None:
+    """Users, shared mailboxes, rooms and equipment."""
+
+
+@user.command("add")
+@data_option
+@click.argument("address")
+@_password_options
+@click.option("--name", default="", help='display name ("Full Name")')
+@click.option(
+    "--quota",
+    default=None,
+    callback=_size,
+    metavar="SIZE",
+    help="e.g. 500M, 2G; 0 = unlimited (default: store.default_quota)",
+)
+@click.option("--kind", type=click.Choice(KINDS), default="user", show_default=True)
+@click.option(
+    "--permissions",
+    default=None,
+    callback=_permissions,
+    metavar="PERMS",
+    help='protocols, e.g. "imap,smtp,dav" or "all" (default: all for users)',
+)
+def user_add(
+    address: str,
+    password_stdin: bool,
+    password: str | None,
+    name: str,
+    quota: int | None,
+    kind: str,
+    permissions: Permission | None,
+) -> None:
+    """Create an account and its mailbox. Without a password option a user gets a generated one."""
+    secret = _read_password(password_stdin, password, required=False)
+    generated = secret is None and kind == "user"
+    if generated:
+        secret = secrets.token_urlsafe(18)  # 144 random bits
+    added = _run(lambda d: d.add_user(address, secret, name=name, quota=quota, kind=kind, permissions=permissions))
+    click.echo(f"added {kind} {added.address}")
+    if generated:
+        click.echo(f"password: {secret}")
+
+
+@user.command("list")
+@data_option
+@click.argument("domain", required=False)
+@click.option("--kind", type=click.Choice(KINDS), default=None, help="only accounts of this kind")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON array")
+def user_list(domain: str | None, kind: str | None, as_json: bool) -> None:
+    """List accounts, optionally of one DOMAIN."""
+
+    async def collect(d: Directory) -> list[Account]:
+        return [account async for account in d.iter_accounts(domain, kind)]
+
+    accounts = _run(collect)
+    if as_json:
+        _json(_account_json(a) for a in accounts)
+    else:
+        _table(
+            ("ADDRESS", "NAME", "KIND", "STATUS", "QUOTA", "PERMISSIONS"),
+            ((a.address, a.name, a.kind, a.status, format_size(a.quota), a.permissions.format()) for a in accounts),
+        )
+
+
+@user.command("show")
+@data_option
+@click.argument("address")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON object")
+def user_show(address: str, as_json: bool) -> None:
+    """Show one account."""
+    account = _run(lambda d: d.get_account(address))
+    fields = _account_json(account)
+    if as_json:
+        click.echo(json.dumps(fields, indent=2, ensure_ascii=False))
+    else:
+        fields["quota"] = format_size(account.quota)
+        _table(("FIELD", "VALUE"), ((key, str(value)) for key, value in fields.items()))
+
+
+@user.command("passwd")
+@data_option
+@click.argument("address")
+@_password_options
+def user_passwd(address: str, password_stdin: bool, password: str | None) -> None:
+    """Set the password of ADDRESS."""
+    secret = _read_password(password_stdin, password, required=True)
+    _run(lambda d: d.set_password(address, secret))
+    click.echo(f"changed the password of {address}")
+
+
+@user.command("del")
+@data_option
+@click.argument("address")
+def user_del(address: str) -> None:
+    """Delete an account with its mailbox and aliases."""
+    _run(lambda d: d.del_account(address))
+    click.echo(f"deleted {address}")
+
+
+@user.command("set-quota")
+@data_option
+@click.argument("address")
+@click.argument("size", callback=_size)
+def user_set_quota(address: str, size: int) -> None:
+    """Set the quota of ADDRESS (SIZE like 500M or 2G; 0 means unlimited)."""
+    changed = _run(lambda d: d.set_quota(address, size))
+    click.echo(f"quota of {changed.address}: {format_size(changed.quota)}")
+
+
+@user.command("set-name")
+@data_option
+@click.argument("address")
+@click.argument("name")
+def user_set_name(address: str, name: str) -> None:
+    """Set the display name of ADDRESS."""
+    changed = _run(lambda d: d.set_name(address, name))
+    click.echo(f"name of {changed.address}: {changed.name}")
+
+
+@user.command("set-permissions")
+@data_option
+@click.argument("address")
+@click.argument("permissions", callback=_permissions)
+def user_set_permissions(address: str, permissions: Permission) -> None:
+    """Set the protocols ADDRESS may log in with ("imap,smtp,dav", "all", "none")."""
+    changed = _run(lambda d: d.set_permissions(address, permissions))
+    click.echo(f"permissions of {changed.address}: {changed.permissions.format()}")
+
+
+def _status_command(verb: str, status: str, help_text: str) -> click.Command:
+    @click.command(verb, help=help_text)
+    @data_option
+    @click.argument("address")
+    def command(address: str) -> None:
+        changed = _run(lambda d: d.set_status(address, status))
+        click.echo(f"{changed.address} is {changed.status}")
+
+    return command
+
+
+user.add_command(_status_command("suspend", "suspended", "Refuse logins of ADDRESS; mail is still delivered."))
+user.add_command(_status_command("activate", "active", "Allow logins of ADDRESS again."))
+user.add_command(_status_command("disable", "disabled", "Disable ADDRESS entirely."))
+
+
+# ---------------------------------------------------------------------------- alias
+
+
+@click.group()
+@data_option
+def alias() -> None:
+    """Additional addresses of accounts."""
+
+
+@alias.command("add")
+@data_option
+@click.argument("address")
+@click.argument("target")
+def alias_add(address: str, target: str) -> None:
+    """Deliver mail for ADDRESS to the account TARGET."""
+    added = _run(lambda d: d.add_alias(address, target))
+    click.echo(f"added alias {added.address} -> {added.target}")
+
+
+@alias.command("list")
+@data_option
+@click.argument("domain", required=False)
+@click.option("--json", "as_json", is_flag=True, help="print a JSON array")
+def alias_list(domain: str | None, as_json: bool) -> None:
+    """List aliases, optionally of one DOMAIN."""
+    aliases = _run(lambda d: d.list_aliases(domain))
+    if as_json:
+        _json({"alias": a.address, "target": a.target} for a in aliases)
+    else:
+        _table(("ALIAS", "TARGET"), ((a.address, a.target) for a in aliases))
+
+
+@alias.command("del")
+@data_option
+@click.argument("address")
+def alias_del(address: str) -> None:
+    """Remove the alias ADDRESS."""
+    _run(lambda d: d.del_alias(address))
+    click.echo(f"deleted alias {address}")
+
+
+# ---------------------------------------------------------------------------- group
+
+
+@click.group(name="group")
+@data_option
+def group_cmd() -> None:
+    """Groups (distribution lists)."""
+
+
+@group_cmd.command("add")
+@data_option
+@click.argument("address")
+@click.option("--name", default="", help="display name")
+def group_add(address: str, name: str) -> None:
+    """Create the group ADDRESS."""
+    added = _run(lambda d: d.add_group(address, name))
+    click.echo(f"added group {added.address}")
+
+
+@group_cmd.command("add-member")
+@data_option
+@click.argument("group")
+@click.argument("address")
+def group_add_member(group: str, address: str) -> None:
+    """Add ADDRESS (a local user or alias, another group, an outside address) to GROUP."""
+    _run(lambda d: d.add_member(group, address))
+    click.echo(f"added {address} to {group}")
+
+
+@group_cmd.command("del-member")
+@data_option
+@click.argument("group")
+@click.argument("address")
+def group_del_member(group: str, address: str) -> None:
+    """Remove ADDRESS from GROUP."""
+    _run(lambda d: d.del_member(group, address))
+    click.echo(f"removed {address} from {group}")
+
+
+@group_cmd.command("list")
+@data_option
+@click.argument("domain", required=False)
+@click.option("--json", "as_json", is_flag=True, help="print a JSON array")
+def group_list(domain: str | None, as_json: bool) -> None:
+    """List groups with their members."""
+    groups = _run(lambda d: d.list_groups(domain))
+    if as_json:
+        _json(_group_json(g) for g in groups)
+    else:
+        _table(("GROUP", "NAME", "MEMBERS"), ((g.address, g.name, ", ".join(g.members)) for g in groups))
+
+
+@group_cmd.command("del")
+@data_option
+@click.argument("group")
+def group_del(group: str) -> None:
+    """Delete GROUP."""
+    _run(lambda d: d.del_group(group))
+    click.echo(f"deleted group {group}")
+
+
+# ---------------------------------------------------------------------------- admin
+
+
+@click.group()
+@data_option
+def admin() -> None:
+    """Administrators of the API and web UI."""
+
+
+@admin.command("add")
+@data_option
+@click.argument("name")
+@_password_options
+@click.option("--role", type=click.Choice(("system", "org", "domain")), default="system", show_default=True)
+@click.option("--org", default=None, help="the organisation of an org or domain admin")
+@click.option("--read-only", "read_only", is_flag=True, help="may look but not change")
+def admin_add(
+    name: str, password_stdin: bool, password: str | None, role: str, org: str | None, read_only: bool
+) -> None:
+    """Create an administrator."""
+    secret = _read_password(password_stdin, password, required=True)
+    assert secret is not None  # required=True
+    added = _run(lambda d: d.add_admin(name, secret, role=role, org=org, read_only=read_only))
+    click.echo(f"added {added.role} admin {added.name}")
+
+
+@admin.command("list")
+@data_option
+@click.option("--json", "as_json", is_flag=True, help="print a JSON array")
+def admin_list(as_json: bool) -> None:
+    """List administrators."""
+    admins = _run(lambda d: d.list_admins())
+    if as_json:
+        _json(
+            {"name": a.name, "role": a.role, "org_id": a.org_id, "read_only": a.read_only, "created": a.created}
+            for a in admins
+        )
+    else:
+        _table(("ADMIN", "ROLE", "READ-ONLY"), ((a.name, a.role, "yes" if a.read_only else "") for a in admins))
+
+
+@admin.command("del")
+@data_option
+@click.argument("name")
+def admin_del(name: str) -> None:
+    """Delete an administrator."""
+    _run(lambda d: d.del_admin(name))
+    click.echo(f"deleted admin {name}")
+
+
+def register(cli: click.Group) -> None:
+    """Add the directory command groups to the ``kastell`` command."""
+    for group in (domain, user, alias, group_cmd, admin):
+        _merge(cli, group)
