@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -39,11 +40,28 @@ log = logging.getLogger("kastell.server")
 HTTP_SERVICES = ("http", "https")
 # TCP services and the ``listen`` coroutine that serves each (see kastell/listeners.py);
 # a protocol package adds its line here when it lands.
-TCP_SERVICES: dict[str, str] = {}
+TCP_SERVICES: dict[str, str] = {
+    "smtp": "kastell.protocols.smtp.server:listen",
+    "submission": "kastell.protocols.smtp.server:listen",
+    "submissions": "kastell.protocols.smtp.server:listen",
+    "lmtp": "kastell.protocols.smtp.server:listen",
+    "imap": "kastell.protocols.imap.server:listen",
+    "imaps": "kastell.protocols.imap.server:listen",
+    "pop3": "kastell.protocols.pop3.server:listen",
+    "pop3s": "kastell.protocols.pop3.server:listen",
+}
 IMPLICIT_TLS = frozenset({"imaps", "pop3s", "submissions"})
 # What the running server actually bound, for ``kastell status`` (removed on a clean stop).
 STATE_FILE = "server.json"
 GC_INTERVAL = 3600.0
+
+
+def _available(module_name: str) -> bool:
+    """Is this protocol package part of this version? (They land one by one.)"""
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -75,7 +93,7 @@ class Server:
                 s
                 for s in SERVICES
                 if s not in HTTP_SERVICES
-                and s not in TCP_SERVICES
+                and s not in self.bound
                 and self.settings.config.listen.endpoint(s) is not None
             ]
             if missing:
@@ -92,6 +110,8 @@ class Server:
             if endpoint is None:
                 continue
             module_name, _, function_name = target.partition(":")
+            if not _available(module_name):
+                continue
             listen: ListenFunction = getattr(importlib.import_module(module_name), function_name)
             sock = _bind(*endpoint)
             spec = ListenSpec(service, sock, self.app.tls_context, service in IMPLICIT_TLS)

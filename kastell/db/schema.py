@@ -246,3 +246,70 @@ tombstones = Table(
     Index("ix_tombstones_mailbox_change", "mailbox_id", "change_num"),
     Index("ix_tombstones_folder_change", "folder_id", "change_num"),
 )
+
+# ------------------------------------------------------------------ full-text index
+
+# The text of an item for SEARCH BODY/TEXT, extracted once at delivery
+# (formats.mime.extract_text). Substring search is served by a trigram index
+# on it: an FTS5 trigram table kept in sync by triggers on SQLite, a pg_trgm
+# GIN index on PostgreSQL (both made in migration 0002, not from this metadata).
+item_text = Table(
+    "item_text",
+    metadata,
+    Column("item_id", ID, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("mailbox_id", ID, nullable=False, index=True),
+    Column("text", Text, nullable=False),
+)
+
+# ------------------------------------------------------------------ mail transport
+
+dkim_keys = Table(
+    "dkim_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("domain_id", ID, ForeignKey("domains.id", ondelete="CASCADE"), nullable=False),
+    Column("selector", String(63), nullable=False),
+    Column("algorithm", String(16), nullable=False),  # rsa-sha256 | ed25519-sha256
+    Column("private_key", Text, nullable=False),  # PEM
+    Column("public_key", Text, nullable=False),  # base64, as published in the p= tag
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created", BigInteger, nullable=False),
+    UniqueConstraint("domain_id", "selector"),
+)
+
+queue_messages = Table(
+    "queue_messages",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, nullable=True),  # NULL for DSNs and other server-made mail
+    Column("sender", String(320), nullable=False),  # envelope MAIL FROM; "" is the null sender
+    Column("blob_id", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=False),  # give up (bounce) after this
+    Column("envid", String(100), nullable=True),  # RFC 3461 ENVID
+    Column("ret", String(4), nullable=True),  # RFC 3461 RET=FULL|HDRS
+    Column("account_id", ID, nullable=True),  # who submitted it
+    Column("delay_warned", Boolean, nullable=False, server_default="0"),
+    Index("ix_queue_messages_blob", "blob_id"),
+)
+
+queue_recipients = Table(
+    "queue_recipients",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("message_id", ID, ForeignKey("queue_messages.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("recipient", String(320), nullable=False),
+    Column("domain", String(255), nullable=False),  # lower-cased, for per-destination concurrency
+    # pending | delivered | failed | cancelled
+    Column("status", String(12), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt", BigInteger, nullable=False),
+    Column("last_attempt", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("remote", String(255), nullable=True),  # the MX host that answered last
+    Column("notify", String(40), nullable=True),  # RFC 3461 NOTIFY
+    Column("orcpt", String(500), nullable=True),  # RFC 3461 ORCPT
+    Column("finished", BigInteger, nullable=True),
+    Index("ix_queue_recipients_due", "status", "next_attempt"),
+)

@@ -15,6 +15,14 @@ from kastell.db import schema as s
 from kastell.db.engine import Database
 
 
+# Made by migration 0002 with database-specific DDL, deliberately not in the metadata.
+_NATIVE = ("item_fts", "ix_item_text_trgm")
+
+
+def _declared(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    return not (reflected and name is not None and name.startswith(_NATIVE))
+
+
 def test_baseline_database_upgrades_to_head_with_data_kept(db_url: str) -> None:
     async def main() -> None:
         db = Database(db_url)
@@ -28,7 +36,8 @@ def test_baseline_database_upgrades_to_head_with_data_kept(db_url: str) -> None:
             assert await conn.scalar(select(s.organisations.c.name)) == "kept"
 
             def diff(sync_conn: Any) -> list[Any]:
-                return compare_metadata(MigrationContext.configure(sync_conn), s.metadata)
+                context = MigrationContext.configure(sync_conn, opts={"include_object": _declared})
+                return compare_metadata(context, s.metadata)
 
             assert await conn.run_sync(diff) == []
         # Running the upgrade again is harmless.

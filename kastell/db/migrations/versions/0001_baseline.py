@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 13:47:13.925251
+
 """
 
 from __future__ import annotations
