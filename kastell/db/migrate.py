@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from kastell.db.engine import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD = "0002"
+HEAD = "0003"
 
 
 def alembic_config(connection: Any = None) -> Any:

@@ -213,6 +213,12 @@ items = Table(
     Column("has_attachments", Boolean, nullable=False, server_default="0"),
     Column("preview", Text, nullable=False, server_default=""),
     Column("structure", LargeBinary, nullable=True),  # formats.mime.dumps()
+    # Groupware objects (events, tasks, contacts): the iCalendar/vCard UID, and the
+    # span an event occupies (recurring: up to its last instance; NULL = unbounded),
+    # so that time-range queries are index range scans (migration 0003).
+    Column("object_uid", String(512), nullable=True),
+    Column("start_time", BigInteger, nullable=True),
+    Column("end_time", BigInteger, nullable=True),
     UniqueConstraint("folder_id", "uid"),
     UniqueConstraint("folder_id", "name"),
     Index("ix_items_mailbox_change", "mailbox_id", "change_num"),
@@ -220,6 +226,8 @@ items = Table(
     Index("ix_items_folder_blob", "folder_id", "blob_id"),
     Index("ix_items_mailbox_message_id", "mailbox_id", "message_id"),
     Index("ix_items_blob", "blob_id"),
+    Index("ix_items_folder_object_uid", "folder_id", "object_uid"),
+    Index("ix_items_folder_start", "folder_id", "start_time"),
 )
 
 item_props = Table(

@@ -5,12 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from kastell.formats import mime
+from kastell.store import fulltext
 
 
 def message_columns(source: bytes) -> dict[str, Any]:
     """The ``items`` columns derived from an RFC 5322 message (never raises)."""
+    return message_columns_and_text(source)[0]
+
+
+def message_columns_and_text(source: bytes) -> tuple[dict[str, Any], str]:
+    """The ``items`` columns and the full-text index text of a message (never raises).
+
+    Both come from one parse: the text extract reuses the parsed structure's part
+    offsets instead of parsing the source a second time (see store/fulltext.py).
+    """
     parsed = mime.parse_message(source)
-    return {
+    columns = {
         "sent_date": int(parsed.date.timestamp()) if parsed.date is not None else None,
         "subject": _clip(parsed.subject, 4000),
         "from_addr": _clip(parsed.from_addr, 320),
@@ -24,12 +34,30 @@ def message_columns(source: bytes) -> dict[str, Any]:
         "preview": parsed.preview,
         "structure": mime.dumps(parsed),
     }
+    return columns, fulltext.message_text(source, parsed)
+    return columns, fulltext.message_text(source, parsed)
 
 
 def _clip(text: str, limit: int) -> str:
     # Hostile headers can be megabytes long; the source keeps them, the index need not.
     text = text.replace("\x00", "")
     return text if len(text) <= limit else text[:limit]
+
+
+def columns_for(kind: str, source: bytes) -> dict[str, Any]:
+    """The cached columns of an item of any kind: a message is parsed as MIME, an
+    event/task/note as iCalendar, a contact as vCard (formats.ical / formats.vcard)."""
+    if kind == "message":
+        return {**EMPTY_COLUMNS, **message_columns(source)}
+    if kind in ("event", "task", "note"):
+        from kastell.formats import ical
+
+        return {**EMPTY_COLUMNS, **ical.item_columns(source)}
+    if kind == "contact":
+        from kastell.formats import vcard
+
+        return {**EMPTY_COLUMNS, **vcard.item_columns(source)}
+    return dict(EMPTY_COLUMNS)
 
 
 EMPTY_COLUMNS: dict[str, Any] = {
@@ -45,4 +73,7 @@ EMPTY_COLUMNS: dict[str, Any] = {
     "has_attachments": False,
     "preview": "",
     "structure": None,
+    "object_uid": None,
+    "start_time": None,
+    "end_time": None,
 }

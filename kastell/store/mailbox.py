@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kastell.db import schema as s
+from kastell.store import fulltext, ingest
 from kastell.store.errors import (
     FolderExists,
     ItemTooLarge,
@@ -31,7 +32,7 @@ from kastell.store.errors import (
 )
 from kastell.store.flags import Flag, decode_keywords, encode_keywords
 from kastell.store.folders import FolderOps
-from kastell.store.ingest import EMPTY_COLUMNS, message_columns
+from kastell.store.ingest import columns_for
 from kastell.store.model import (
     Appended,
     Changes,
@@ -76,7 +77,9 @@ class Mailbox(FolderOps):
         for new in new_items:
             if len(new.source) > MAX_ITEM_SIZE:
                 raise ItemTooLarge(f"item of {len(new.source)} bytes exceeds {MAX_ITEM_SIZE}")
-        columns = [await _columns(new) for new in new_items]
+        # Full-text: the index text comes from the same parse as the columns.
+        ingested = [await _columns_and_text(new) for new in new_items]
+        columns = [c for c, _ in ingested]
         refs = await self._store.blobs.put_many([new.source for new in new_items])
         now = int(time.time())
         results: list[Appended | None] = [None] * len(new_items)
@@ -134,6 +137,8 @@ class Mailbox(FolderOps):
                     insert(s.items).returning(_I.id, _I.uid, sort_by_parameter_order=True), rows
                 )
                 ids = [row.id for row in inserted]
+                # Full-text: indexed in this transaction, so a committed item is searchable.
+                await fulltext.insert_texts(conn, self.id, [(ids[n], ingested[i][1]) for n, i in enumerate(todo)])
                 props = [
                     {"item_id": ids[n], "name": key, "value": json.dumps(value)}
                     for n, i in enumerate(todo)
@@ -189,6 +194,69 @@ class Mailbox(FolderOps):
         if row is None:
             raise NoSuchItem(f"no item with uid {uid}")
         return _item(row, row.structure if with_structure else None)
+
+    async def item_by_name(self, folder_id: int, name: str, *, with_structure: bool = False) -> Item:
+        """The item with this resource name (a DAV ``abc.ics``) in the folder."""
+        cols = [*_ITEM_COLUMNS, _I.structure] if with_structure else _ITEM_COLUMNS
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(select(*cols).where(self._item_scope(), _I.folder_id == folder_id, _I.name == name))
+            ).first()
+        if row is None:
+            raise NoSuchItem(f"no item named {name!r}")
+        return _item(row, row.structure if with_structure else None)
+
+    async def replace(self, item_id: int, new: NewItem) -> Item:
+        """Give a groupware object (event, task, note, contact) new content.
+
+        The item keeps its id, uid, name and flags and takes a new change number;
+        quota moves by the size difference. Messages are immutable (IMAP clients
+        cache them by uid): replacing one is refused with ``ValueError``.
+        """
+        if len(new.source) > MAX_ITEM_SIZE:
+            raise ItemTooLarge(f"item of {len(new.source)} bytes exceeds {MAX_ITEM_SIZE}")
+        columns = await _columns(new)
+        ref = await self._store.blobs.put(new.source)
+        async with self._db.write() as conn:
+            row = (
+                await conn.execute(
+                    select(_I.id, _I.folder_id, _I.size, _I.kind).where(self._item_scope(), _I.id == item_id)
+                )
+            ).first()
+            if row is None:
+                raise NoSuchItem(f"no item {item_id}")
+            if row.kind == "message" or new.kind == "message":
+                raise ValueError("messages cannot be replaced")
+            delta = ref.size - row.size
+            if delta > 0:
+                await self._check_quota(conn, delta)
+            change = await self._take_changes(conn, 1)
+            await conn.execute(
+                update(s.items)
+                .where(_I.id == item_id)
+                .values(blob_id=ref.id, size=ref.size, change_num=change, kind=new.kind, **columns)
+            )
+            await self._adjust(conn, row.folder_id, change, size=delta)
+            if new.props:
+                for key, value in new.props.items():
+                    await conn.execute(
+                        delete(s.item_props).where(s.item_props.c.item_id == item_id, s.item_props.c.name == key)
+                    )
+                    await conn.execute(insert(s.item_props).values(item_id=item_id, name=key, value=json.dumps(value)))
+            updated = (await conn.execute(select(*_ITEM_COLUMNS, _I.structure).where(_I.id == item_id))).one()
+        self._publish(change, [row.folder_id])
+        return _item(updated, updated.structure)
+
+    async def remove(self, item_id: int) -> int:
+        """Delete one item by id (leaving a tombstone); the change number it took."""
+        async with self._db.write() as conn:
+            row = (await conn.execute(select(_I.folder_id, _I.uid).where(self._item_scope(), _I.id == item_id))).first()
+            if row is None:
+                raise NoSuchItem(f"no item {item_id}")
+            await self._remove_items(conn, row.folder_id, [(row.uid, row.uid)], None)
+            change = await self._last_change(conn)
+        self._publish(change, [row.folder_id])
+        return change
 
     async def source(self, item: Item) -> bytes:
         """The byte-exact source of an item obtained from this mailbox."""
@@ -384,6 +452,8 @@ class Mailbox(FolderOps):
                     insert(s.item_props),
                     [{"item_id": old_to_new[p.item_id], "name": p.name, "value": p.value} for p in props],
                 )
+            # Full-text: a copy is a new item id and needs its own index row.
+            await fulltext.copy_texts(conn, old_to_new)
             last = first + len(rows) - 1
             unseen = sum(_unseen(r.flags) for r in rows)
             await self._adjust(conn, target_id, last, count=len(rows), unseen=unseen, size=size)
@@ -477,8 +547,17 @@ class Mailbox(FolderOps):
 
 
 async def _columns(new: NewItem) -> dict[str, Any]:
-    if new.kind != "message":
-        return dict(EMPTY_COLUMNS)
     if len(new.source) > _PARSE_IN_THREAD:
-        return await asyncio.to_thread(message_columns, new.source)
-    return message_columns(new.source)
+        return await asyncio.to_thread(columns_for, new.kind, new.source)
+    return columns_for(new.kind, new.source)
+
+
+async def _columns_and_text(new: NewItem) -> tuple[dict[str, Any], str]:
+    """``_columns`` plus the full-text index text; a message is parsed once for both."""
+    if new.kind != "message":
+        return await _columns(new), ""
+    if len(new.source) > _PARSE_IN_THREAD:
+        columns, body = await asyncio.to_thread(ingest.message_columns_and_text, new.source)
+    else:
+        columns, body = ingest.message_columns_and_text(new.source)
+    return {**ingest.EMPTY_COLUMNS, **columns}, body

@@ -56,6 +56,9 @@ class Item:
     references: tuple[str, ...]
     has_attachments: bool
     preview: str
+    object_uid: str | None = None  # iCalendar/vCard UID of a groupware object
+    start_time: int | None = None  # span of an event (epoch seconds); None: unbounded/none
+    end_time: int | None = None
     structure: bytes | None = field(default=None, repr=False)
 
 

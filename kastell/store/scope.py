@@ -128,6 +128,9 @@ def _item(row: Any, structure: bytes | None = None) -> Item:
         references=tuple(row.refs.split()),
         has_attachments=bool(row.has_attachments),
         preview=row.preview,
+        object_uid=row.object_uid,
+        start_time=row.start_time,
+        end_time=row.end_time,
         structure=structure,
     )
 
