@@ -16,7 +16,7 @@ _COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
 _FAR_PAST = -(2**62)
 
 
-def _epoch(value: Any, tz: dt.tzinfo = dt.timezone.utc) -> int | None:
+def _epoch(value: Any, tz: dt.tzinfo = dt.UTC) -> int | None:
     if value is None:
         return None
     when = getattr(value, "dt", value)
@@ -84,3 +84,61 @@ def item_columns(source: bytes) -> dict[str, Any]:
         "end_time": end,
         "preview": str(component.get("DESCRIPTION", ""))[:256],
     }
+
+
+class InvalidCalendar(ValueError):
+    """An iCalendar object that a calendar collection must not store (RFC 4791 §4.1)."""
+
+
+def validate(source: bytes) -> tuple[str, str, Any]:
+    """Check a calendar object resource; ``(component type, UID, parsed calendar)``.
+
+    RFC 4791 §4.1: one VCALENDAR; its components (besides VTIMEZONE) all of one
+    type and all with the same UID; at most one of them without RECURRENCE-ID.
+    Raises InvalidCalendar with a reason fit for the client.
+    """
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidCalendar("not UTF-8") from exc
+    if "BEGIN:VCALENDAR" not in text.upper():
+        raise InvalidCalendar("not an iCalendar object")
+    try:
+        calendars = icalendar.Calendar.from_ical(text, multiple=True)
+    except Exception as exc:
+        raise InvalidCalendar(f"unparsable iCalendar: {exc}") from exc
+    if len(calendars) != 1 or calendars[0].name != "VCALENDAR":
+        raise InvalidCalendar("exactly one VCALENDAR expected")
+    calendar = calendars[0]
+    kinds: set[str] = set()
+    uids: set[str] = set()
+    masters = 0
+    for component in calendar.subcomponents:
+        if component.name == "VTIMEZONE":
+            continue
+        if component.name not in _COMPONENTS:
+            if component.name in ("VFREEBUSY", "VAVAILABILITY"):
+                kinds.add(component.name)
+            continue
+        kinds.add(component.name)
+        uid = component.get("UID")
+        if uid is None or not str(uid).strip():
+            raise InvalidCalendar(f"{component.name} without UID")
+        uids.add(str(uid))
+        if "RECURRENCE-ID" not in component:
+            masters += 1
+        if "DTSTART" in component:
+            try:
+                component.decoded("DTSTART")
+            except Exception as exc:
+                raise InvalidCalendar("unreadable DTSTART") from exc
+    if len(kinds) != 1:
+        raise InvalidCalendar("one component type per object" if kinds else "no VEVENT, VTODO or VJOURNAL")
+    if len(uids) != 1:
+        raise InvalidCalendar("all components must share one UID")
+    if masters > 1:
+        raise InvalidCalendar("more than one master component")
+    return kinds.pop(), uids.pop(), calendar
+
+
+KIND_OF_COMPONENT = {"VEVENT": "event", "VTODO": "task", "VJOURNAL": "note"}

@@ -1,0 +1,166 @@
+"""IMAP ENVELOPE and BODY/BODYSTRUCTURE serialisation (RFC 9051 §7.5.2).
+
+Output matches Dovecot's layout (lower-case type names as stored, every
+extension field present in BODYSTRUCTURE, ``("charset" "us-ascii")`` added
+to text parts without a charset) so that clients which cached Dovecot's
+answers see the same shapes.
+
+Strings are quoted when every byte is a 7-bit TEXT-CHAR (quote and
+backslash escaped, RFC 9051 §4.3); anything with CR, LF or 8-bit bytes is
+sent as a literal.  NUL cannot appear in either form and is dropped.
+Parameter values that are not ASCII after decoding are re-encoded as
+RFC 2231 ``name*=utf-8''...``: this is what Dovecot passes through for such
+parameters, and every client that understands RFC 2231 accepts it, whereas
+8-bit literals are only safe after ENABLE UTF8=ACCEPT.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from .model import Address, BodyPart, Envelope, Params
+
+__all__ = ["imap_bodystructure", "imap_envelope", "imap_string"]
+
+_QUOTABLE = re.compile(rb"[\x01-\x09\x0b\x0c\x0e-\x7f]*")
+# RFC 2231 attribute-char minus "%", "'" and "*".
+_ATTR_SAFE = "!#$&+-.^_`|~"
+
+
+def imap_string(value: bytes | None) -> bytes:
+    """``value`` as an IMAP nstring: NIL, a quoted string or a literal."""
+    if value is None:
+        return b"NIL"
+    if _QUOTABLE.fullmatch(value):
+        if b"\\" in value or b'"' in value:
+            value = value.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+        return b'"' + value + b'"'
+    if b"\x00" in value:
+        value = value.replace(b"\x00", b"")
+    return b"{%d}\r\n" % len(value) + value
+
+
+def _str(value: str | None) -> bytes:
+    return imap_string(None if value is None else value.encode("utf-8", "replace"))
+
+
+def _address(a: Address) -> bytes:
+    if a.host is None:
+        if a.mailbox is None:
+            return b"(NIL NIL NIL NIL)"  # end of group
+        group = a.raw_name if a.raw_name is not None else a.mailbox.encode("utf-8", "replace")
+        return b"(NIL NIL " + imap_string(group) + b" NIL)"  # start of group
+    return b"(%s NIL %s %s)" % (imap_string(a.raw_name), _str(a.mailbox), _str(a.host))
+
+
+def _addresses(addrs: tuple[Address, ...]) -> bytes:
+    if not addrs:
+        return b"NIL"
+    return b"(" + b"".join(_address(a) for a in addrs) + b")"
+
+
+def imap_envelope(env: Envelope) -> bytes:
+    """The parenthesised ENVELOPE (RFC 9051 §7.5.2).  Sender and Reply-To
+    default to From when absent or empty, as the RFC requires."""
+    sender = env.sender or env.from_
+    reply_to = env.reply_to or env.from_
+    return b"(%s %s %s %s %s %s %s %s %s %s)" % (
+        imap_string(env.date),
+        imap_string(env.subject),
+        _addresses(env.from_),
+        _addresses(sender),
+        _addresses(reply_to),
+        _addresses(env.to),
+        _addresses(env.cc),
+        _addresses(env.bcc),
+        imap_string(env.in_reply_to),
+        imap_string(env.message_id),
+    )
+
+
+def _params(params: Params, text: bool) -> bytes:
+    items = list(params)
+    if text and not any(k == "charset" for k, _ in items):
+        items.append(("charset", "us-ascii"))
+    if not items:
+        return b"NIL"
+    out = []
+    for key, value in items:
+        if not value.isascii():
+            key, value = key + "*", "utf-8''" + quote(value.encode("utf-8", "replace"), safe=_ATTR_SAFE)
+        out.append(_str(key) + b" " + _str(value))
+    return b"(" + b" ".join(out) + b")"
+
+
+def _extension(part: BodyPart) -> bytes:
+    """body-fld-dsp SP body-fld-lang SP body-fld-loc."""
+    if part.disposition is None:
+        dsp = b"NIL"
+    else:
+        dsp = b"(" + _str(part.disposition) + b" " + _params(part.disposition_params, False) + b")"
+    lang = b"(" + b" ".join(_str(x) for x in part.language) + b")" if part.language else b"NIL"
+    return dsp + b" " + lang + b" " + _str(part.location)
+
+
+def _octets(part: BodyPart, raw: bytes | None) -> int:
+    size = part.body_end - part.body_start
+    if raw is not None:
+        # bare LFs become CRLF when the message is sent (Dovecot's
+        # "virtual size"): add one per LF not preceded by CR.
+        size += raw.count(b"\n", part.body_start, part.body_end) - raw.count(b"\r\n", part.body_start, part.body_end)
+    return size
+
+
+def _write(part: BodyPart, ext: bool, raw: bytes | None, out: list[bytes]) -> None:
+    if part.type == "multipart" and part.children:
+        out.append(b"(")
+        for child in part.children:
+            _write(child, ext, raw, out)
+        out.append(b" " + _str(part.subtype))
+        if ext:
+            out.append(b" " + _params(part.params, False) + b" " + _extension(part))
+        out.append(b")")
+        return
+    is_message = part.type == "message" and part.is_message
+    main, sub = part.type, part.subtype
+    if part.type == "message" and part.subtype in ("rfc822", "global") and not is_message:
+        # Not parsed (encoded, or beyond the limits): "message/rfc822" would
+        # oblige us to send an envelope and body we do not have.
+        main, sub = "application", "octet-stream"
+    text = main == "text"
+    out.append(
+        b"(%s %s %s %s %s %s %d"
+        % (
+            _str(main),
+            _str(sub),
+            _params(part.params, text),
+            _str(part.id),
+            _str(part.description),
+            _str(part.encoding),
+            _octets(part, raw),
+        )
+    )
+    if text:
+        out.append(b" %d" % part.lines)
+    elif is_message and part.envelope is not None:
+        out.append(b" " + imap_envelope(part.envelope) + b" ")
+        _write(part.children[0], ext, raw, out)
+        out.append(b" %d" % part.lines)
+    if ext:
+        out.append(b" " + _str(part.md5) + b" " + _extension(part))
+    out.append(b")")
+
+
+def imap_bodystructure(part: BodyPart, extensible: bool = True, *, raw: bytes | None = None) -> bytes:
+    """BODYSTRUCTURE (``extensible=True``) or BODY (``False``) of ``part``,
+    parenthesised, per RFC 9051 §7.5.2.
+
+    body-fld-octets are ``body_end - body_start`` of the stored bytes.  Pass
+    the stored message as ``raw`` when the server sends it with bare LFs
+    converted to CRLF: the sizes then count each bare LF as two octets
+    (costs one scan of the message, so cache the result).
+    """
+    out: list[bytes] = []
+    _write(part, extensible, raw, out)
+    return b"".join(out)
