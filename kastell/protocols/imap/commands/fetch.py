@@ -1,0 +1,253 @@
+"""FETCH and UID FETCH (RFC 9051 §6.4.5, BINARY RFC 3516, CONDSTORE/QRESYNC RFC 7162).
+
+ENVELOPE, BODY and BODYSTRUCTURE come from the structure cached at ingest
+(``formats.mime.loads``); the source is read from the blob store only when a
+body section is asked for.  Responses are written as each message is done and
+the socket is drained every :data:`FLUSH_BYTES`, so ``FETCH 1:*`` of a
+250,000-message folder never sits in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kastell.formats import mime
+from kastell.formats.mime.section import resolve_part
+from kastell.protocols.imap.args import atom_arg, list_arg, number_arg, text_arg
+from kastell.protocols.imap.errors import Bad
+from kastell.protocols.imap.parser import Atom, Command, Token
+from kastell.protocols.imap.responses import compress_set, flag_list, internal_date, untagged
+from kastell.store.flags import Flag
+from kastell.store.model import Item
+
+if TYPE_CHECKING:
+    from kastell.protocols.imap.session import Session
+
+FLUSH_BYTES = 256 * 1024
+MACROS = {
+    "ALL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"],
+    "FAST": ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
+    "FULL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"],
+}
+SIMPLE = {
+    "UID",
+    "FLAGS",
+    "INTERNALDATE",
+    "RFC822.SIZE",
+    "ENVELOPE",
+    "BODY",
+    "BODYSTRUCTURE",
+    "MODSEQ",
+    "RFC822",
+    "RFC822.HEADER",
+    "RFC822.TEXT",
+}
+_SECTION = re.compile(r"(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[(.*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?\Z", re.I | re.S)
+_BINARY_SPEC = re.compile(r"[1-9][0-9]*(\.[1-9][0-9]*)*\Z|\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Att:
+    name: str  # UID, FLAGS, ..., or BODY / BINARY / BINARY.SIZE for sections
+    section: str = ""
+    peek: bool = False
+    origin: int | None = None
+    octets: int | None = None
+
+    @property
+    def needs_source(self) -> bool:
+        return self.name in ("BODY[]", "BINARY", "BINARY.SIZE", "RFC822", "RFC822.HEADER", "RFC822.TEXT")
+
+    @property
+    def sets_seen(self) -> bool:
+        return self.name in ("BODY[]", "BINARY", "RFC822", "RFC822.TEXT") and not self.peek
+
+
+def parse_atts(token: Token) -> list[Att]:
+    """The FETCH attribute list (one attribute, a macro, or a parenthesised list)."""
+    tokens = token if isinstance(token, list) else [token]
+    if not isinstance(token, list) and isinstance(token, Atom) and token.upper() in MACROS:
+        return [Att(name) for name in MACROS[token.upper()]]
+    atts: list[Att] = []
+    for tok in tokens:
+        if not isinstance(tok, Atom):
+            raise Bad("Invalid FETCH attribute")
+        upper = tok.upper()
+        if upper in SIMPLE:
+            atts.append(Att(upper))
+            continue
+        m = _SECTION.match(tok)
+        if m is None:
+            raise Bad(f"Invalid FETCH attribute {tok[:40]}")
+        kind = m.group(1).upper()
+        spec = m.group(2)
+        origin = int(m.group(3)) if m.group(3) is not None else None
+        octets = int(m.group(4)) if m.group(4) is not None else None
+        if kind.startswith("BINARY"):
+            if not _BINARY_SPEC.match(spec):
+                raise Bad("Invalid BINARY section")
+            name = "BINARY.SIZE" if kind == "BINARY.SIZE" else "BINARY"
+        else:
+            name = "BODY[]"
+            spec = _normalise_spec(spec)
+        atts.append(Att(name, spec, kind.endswith(".PEEK"), origin, octets))
+    return atts
+
+
+def _normalise_spec(spec: str) -> str:
+    """Upper-case keywords as Dovecot does; validate through the MIME section resolver."""
+    upper = spec.upper()
+    try:
+        mime.section(b"\r\n", _EMPTY, upper)
+    except ValueError:
+        raise Bad(f"Invalid section {spec[:40]}") from None
+    return upper
+
+
+_EMPTY = mime.parse_message(b"\r\n")
+
+
+async def handle_fetch(session: Session, command: Command) -> str:
+    selected = session.require_selected()
+    mailbox = session.require_mailbox()
+    uid_mode = command.name == "UID FETCH"
+    if len(command.args) < 2:
+        raise Bad("FETCH needs a sequence set and attributes")
+    ranges = selected.ranges(text_arg(command.args[0]), uid_mode)
+    atts = parse_atts(command.args[1])
+    changed_since: int | None = None
+    vanished = False
+    if len(command.args) > 2:
+        modifiers = list_arg(command.args[2])
+        i = 0
+        while i < len(modifiers):
+            name = atom_arg(modifiers[i])
+            if name == "CHANGEDSINCE" and i + 1 < len(modifiers):
+                changed_since = number_arg(modifiers[i + 1])
+                session.enabled.add("CONDSTORE")
+                i += 2
+            elif name == "VANISHED" and uid_mode and session.qresync:
+                vanished = True
+                i += 1
+            else:
+                raise Bad(f"Invalid FETCH modifier {name[:30]}")
+        if vanished and changed_since is None:
+            raise Bad("VANISHED needs CHANGEDSINCE")
+    names = {a.name for a in atts}
+    if uid_mode and "UID" not in names:
+        atts.insert(0, Att("UID"))
+    if (changed_since is not None or "MODSEQ" in names) and "MODSEQ" not in names:
+        atts.append(Att("MODSEQ"))
+    if vanished and changed_since is not None:
+        changes = await mailbox.changes_since(changed_since, selected.folder.id, limit=1_000_000)
+        gone = sorted(
+            {t.uid for t in changes.removed if t.uid is not None and any(lo <= t.uid <= hi for lo, hi in ranges)}
+        )
+        gone = [u for u in gone if not selected.seq_of(u)]
+        if gone:
+            session.send(untagged("VANISHED (EARLIER) " + compress_set(gone)))
+    seen_now: set[int] = set()
+    if any(a.sets_seen for a in atts) and not selected.read_only:
+        # RFC 9051 §6.4.5: fetching a body sets \Seen; do it first so FLAGS below are current.
+        changed, _ = await mailbox.store_flags(selected.folder.id, ranges, "add", int(Flag.SEEN))
+        for change in changed:
+            seen_now.add(change.uid)
+            selected.reported[change.uid] = change.change_num
+    with_structure = bool(names & {"ENVELOPE", "BODY", "BODYSTRUCTURE", "BODY[]", "BINARY", "BINARY.SIZE"})
+    needs_source = any(a.needs_source for a in atts)
+    written = 0
+    async for item in mailbox.iter_items(selected.folder.id, ranges, with_structure=with_structure):
+        seq = selected.seq_of(item.uid)
+        if not seq or (changed_since is not None and item.change_num <= changed_since):
+            continue
+        raw = await mailbox.source(item) if needs_source else b""
+        parts = _render(item, atts, raw, seen_now)
+        line = b"* %d FETCH (%s)\r\n" % (seq, b" ".join(parts))
+        session.send(line)
+        written += len(line)
+        if written >= FLUSH_BYTES:
+            written = 0
+            await session.io.drain()
+    return f"{command.name} completed"
+
+
+def _parsed(item: Item, raw: bytes) -> mime.ParsedMessage:
+    if item.structure is not None:
+        try:
+            return mime.loads(item.structure)
+        except ValueError:
+            pass
+    return mime.parse_message(raw) if raw else _EMPTY
+
+
+def _literal(data: bytes, binary: bool = False) -> bytes:
+    prefix = b"~" if binary and b"\x00" in data else b""
+    return prefix + b"{%d}\r\n" % len(data) + data
+
+
+def _render(item: Item, atts: list[Att], raw: bytes, seen_now: set[int]) -> list[bytes]:
+    out: list[bytes] = []
+    parsed: mime.ParsedMessage | None = None
+    has_flags = any(a.name == "FLAGS" for a in atts)
+    for att in atts:
+        name = att.name
+        if name == "UID":
+            out.append(b"UID %d" % item.uid)
+        elif name == "FLAGS":
+            out.append(b"FLAGS " + flag_list(item.flags, item.keywords))
+        elif name == "INTERNALDATE":
+            out.append(b"INTERNALDATE " + internal_date(item.internal_date, item.internal_tz))
+        elif name == "RFC822.SIZE":
+            out.append(b"RFC822.SIZE %d" % item.size)
+        elif name == "MODSEQ":
+            out.append(b"MODSEQ (%d)" % item.change_num)
+        elif name in ("ENVELOPE", "BODY", "BODYSTRUCTURE"):
+            parsed = parsed or _parsed(item, raw)
+            if name == "ENVELOPE":
+                out.append(b"ENVELOPE " + mime.imap_envelope(parsed.envelope))
+            else:
+                out.append(name.encode() + b" " + mime.imap_bodystructure(parsed.root, name == "BODYSTRUCTURE"))
+        elif name == "RFC822":
+            out.append(b"RFC822 " + _literal(raw))
+        elif name in ("RFC822.HEADER", "RFC822.TEXT"):
+            parsed = parsed or _parsed(item, raw)
+            text = mime.section(raw, parsed, "HEADER" if name == "RFC822.HEADER" else "TEXT") or b""
+            out.append(name.encode() + b" " + _literal(text))
+        elif name == "BODY[]":
+            parsed = parsed or _parsed(item, raw)
+            body = mime.section(raw, parsed, att.section)
+            out.append(_section_response(b"BODY[" + att.section.encode() + b"]", body, att))
+        else:
+            parsed = parsed or _parsed(item, raw)
+            decoded = _binary(raw, parsed, att.section)
+            label = b"[" + att.section.encode() + b"]"
+            if name == "BINARY.SIZE":
+                out.append(b"BINARY.SIZE" + label + b" %d" % (len(decoded) if decoded is not None else 0))
+            else:
+                out.append(_section_response(b"BINARY" + label, decoded, att, binary=True))
+    if item.uid in seen_now and not has_flags:
+        out.append(b"FLAGS " + flag_list(item.flags, item.keywords))
+    return out
+
+
+def _section_response(label: bytes, data: bytes | None, att: Att, binary: bool = False) -> bytes:
+    if data is None:
+        data = b""  # a part that does not exist reads as empty (Dovecot does the same)
+    if att.origin is not None:
+        data = data[att.origin : att.origin + att.octets if att.octets is not None else None]
+        label += b"<%d>" % att.origin
+    return label + b" " + _literal(data, binary)
+
+
+def _binary(raw: bytes, parsed: mime.ParsedMessage, spec: str) -> bytes | None:
+    """RFC 3516 BINARY[section]: the part with its content-transfer-encoding removed."""
+    if not spec:
+        return raw
+    part = resolve_part(parsed.root, [int(n) for n in spec.split(".")])
+    if part is None:
+        return None
+    if part.is_multipart or part.is_message:
+        return raw[part.body_start : part.body_end]
+    return mime.decode_body(raw, part)

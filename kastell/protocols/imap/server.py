@@ -1,0 +1,203 @@
+"""asyncio glue for IMAP: sockets, TLS (STARTTLS and imaps), IDLE waits, timeouts.
+
+Nothing here parses or decides: bytes go into the :class:`Parser`, commands
+go to the :class:`Session`, and what the session writes goes out.  The one
+piece of protocol here is the continuation request for synchronising
+literals (``+ Ready``), which the parser asks for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+from typing import TYPE_CHECKING
+
+from kastell.protocols.imap.parser import NEED_DATA, Command, ContinuationRequest, ParseError, Parser
+from kastell.protocols.imap.responses import tagged, untagged
+from kastell.protocols.imap.session import LOGOUT, Session
+
+if TYPE_CHECKING:
+    from kastell.app import Kastell
+    from kastell.listeners import ListenSpec
+
+log = logging.getLogger("kastell.imap")
+
+# RFC 9051 §5.4: an inactivity autologout timer must be at least 30 minutes.
+IDLE_TIMEOUT = 30 * 60
+PRE_AUTH_TIMEOUT = 60.0
+READ_SIZE = 64 * 1024
+
+
+class _Closed(Exception):
+    """The client went away."""
+
+
+class Connection:
+    """One client: implements the session's ``Io`` over asyncio streams."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tls: ssl.SSLContext) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.tls = tls
+        self.parser = Parser()
+        self._pending_read: asyncio.Task[bytes] | None = None
+        # Responses are gathered and sent per command (or per FLUSH in long FETCHes):
+        # one send() instead of one per line.
+        self._out: list[bytes] = []
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            # The listening socket was made with proto 0, so asyncio does not set
+            # TCP_NODELAY itself; without it Nagle + delayed ACK add 40 ms per reply.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    @property
+    def tls_active(self) -> bool:
+        return self.writer.get_extra_info("ssl_object") is not None
+
+    def write(self, data: bytes) -> None:
+        self._out.append(data)
+
+    async def drain(self) -> None:
+        if self._out:
+            data = b"".join(self._out)
+            self._out.clear()
+            self.writer.write(data)
+        await self.writer.drain()
+
+    async def start_tls(self) -> None:
+        await self.writer.start_tls(self.tls)
+
+    async def _read(self, timeout: float, wake: asyncio.Event | None = None) -> bytes | None:
+        """Bytes from the client; None when ``wake`` fired first. Raises _Closed on EOF/timeout."""
+        if self._pending_read is None:
+            self._pending_read = asyncio.ensure_future(self.reader.read(READ_SIZE))
+        waiters: set[asyncio.Future[object]] = {self._pending_read}  # type: ignore[arg-type]
+        waker: asyncio.Task[bool] | None = None
+        if wake is not None:
+            waker = asyncio.ensure_future(wake.wait())
+            waiters.add(waker)  # type: ignore[arg-type]
+        try:
+            done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if waker is not None and not waker.done():
+                waker.cancel()
+        if self._pending_read in done:
+            task, self._pending_read = self._pending_read, None
+            data = task.result()
+            if not data:
+                raise _Closed()
+            return data
+        if waker is not None and waker in done:
+            return None
+        raise _Closed()  # timed out: autologout
+
+    async def read_line(self, wake: asyncio.Event | None = None) -> bytes | None:
+        while True:
+            line = self.parser.next_line()
+            if line is not NEED_DATA:
+                assert isinstance(line, bytes)
+                return line
+            if wake is not None and wake.is_set():
+                return None
+            data = await self._read(IDLE_TIMEOUT, wake)
+            if data is None:
+                return None
+            self.parser.feed(data)
+
+    async def next_command(self, session: Session) -> Command | None:
+        """The next command; answers parse errors and literal continuations itself."""
+        while True:
+            event = self.parser.next_event()
+            if isinstance(event, Command):
+                return event
+            if isinstance(event, ContinuationRequest):
+                self.write(b"+ Ready for literal data\r\n")
+                await self.drain()
+                continue
+            if isinstance(event, ParseError):
+                if event.tag is None:
+                    self.write(untagged(f"BAD {event.text}"))
+                else:
+                    status = "NO" if event.code == "TOOBIG" else "BAD"
+                    self.write(tagged(event.tag, status, event.text, event.code))
+                continue
+            assert event is NEED_DATA
+            await self.drain()
+            timeout = IDLE_TIMEOUT if session.account is not None else PRE_AUTH_TIMEOUT
+            data = await self._read(timeout)
+            assert data is not None
+            self.parser.feed(data)
+
+    def close(self) -> None:
+        if self._pending_read is not None:
+            self._pending_read.cancel()
+        self.writer.close()
+
+
+class ImapListener:
+    def __init__(self, app: Kastell, spec: ListenSpec) -> None:
+        self.app = app
+        self.spec = spec
+        self.server: asyncio.Server | None = None
+        self.connections: set[Connection] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(
+            self._client, sock=self.spec.sock, ssl=self.spec.tls if self.spec.implicit_tls else None, limit=READ_SIZE
+        )
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        conn = Connection(reader, writer, self.spec.tls)
+        self.connections.add(conn)
+        peer = writer.get_extra_info("peername")
+        session = Session(self.app, conn, conn.parser, peer_ip=peer[0] if peer else None)
+        try:
+            from kastell.protocols.imap.commands.auth import capabilities
+
+            conn.write(untagged(f"OK [CAPABILITY {capabilities(session)}] Kastell IMAP ready"))
+            while session.state != LOGOUT:
+                command = await conn.next_command(session)
+                if command is None:
+                    break
+                await session.execute(command)
+            await conn.drain()
+        except (_Closed, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                conn.write(untagged("BYE Server shutting down"))
+                await asyncio.wait_for(conn.drain(), 1)
+        except Exception:
+            log.exception("IMAP connection failed")
+        finally:
+            await session.close()
+            conn.close()
+            self.connections.discard(conn)
+            self.tasks.discard(task)
+
+    async def stop(self, timeout: float) -> None:
+        """Stop accepting, say BYE to every client (RFC 9051 §7.1.5), close within ``timeout``."""
+        if self.server is not None:
+            self.server.close()
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=timeout)
+        if self.server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.server.wait_closed(), timeout=0.5)
+
+
+async def listen(app: Kastell, spec: ListenSpec) -> ImapListener:
+    """The listener contract of kastell/listeners.py for the imap and imaps services."""
+    listener = ImapListener(app, spec)
+    await listener.start()
+    return listener
