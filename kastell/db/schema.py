@@ -239,6 +239,15 @@ item_props = Table(
     Column("value", Text, nullable=False),  # JSON
 )
 
+folder_props = Table(
+    "folder_props",
+    metadata,
+    Column("folder_id", ID, ForeignKey("folders.id", ondelete="CASCADE"), primary_key=True),
+    # A DAV property in Clark notation ("{DAV:}displayname") or a protocol key.
+    Column("name", String(255), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+)
+
 tombstones = Table(
     "tombstones",
     metadata,
@@ -320,4 +329,33 @@ queue_recipients = Table(
     Column("orcpt", String(500), nullable=True),  # RFC 3461 ORCPT
     Column("finished", BigInteger, nullable=True),
     Index("ix_queue_recipients_due", "status", "next_attempt"),
+)
+
+# ------------------------------------------------------------------ administration
+
+# Who did what, when, from where: every administrative change (CLI, API, console).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("at", BigInteger, nullable=False, index=True),
+    Column("actor", String(320), nullable=False),  # admin name, user address, or "cli:<unix user>"
+    Column("org_id", ID, nullable=True, index=True),  # the organisation concerned, for scoped views
+    Column("action", String(64), nullable=False),  # "user.create", "domain.delete", ...
+    Column("target", String(320), nullable=False, server_default=""),
+    Column("detail", Text, nullable=False, server_default=""),  # JSON, never secrets
+    Column("client", String(64), nullable=False, server_default=""),  # client address
+)
+
+# API tokens for scripts: only a hash of the token is kept.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("admin_id", ID, ForeignKey("admins.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex of the secret
+    Column("created", BigInteger, nullable=False),
+    Column("last_used", BigInteger, nullable=True),
+    Column("expires", BigInteger, nullable=True),
 )
