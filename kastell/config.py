@@ -123,6 +123,42 @@ class StoreConfig(_Section):
         return value
 
 
+class SmtpConfig(_Section):
+    """Inbound SMTP, submission and LMTP (kastell/protocols/smtp, kastell/mail)."""
+
+    max_recipients: int = Field(100, ge=1, le=10000, description="RCPT commands accepted per message")
+    max_messages_per_hour: int = Field(300, ge=0, description="messages one user may submit per hour; 0: no limit")
+    verify_senders: bool = Field(True, description="check SPF, DKIM and DMARC of inbound mail on the MX")
+    apply_dmarc_policy: bool = Field(True, description="DMARC p=reject → 550, p=quarantine → Junk")
+    deliver_to_suspended: bool = Field(True, description="a suspended account still receives mail")
+    timeout: float = Field(300.0, gt=0, description="seconds an idle SMTP/LMTP session may wait (RFC 5321 4.5.3.2)")
+
+
+class DeliveryConfig(_Section):
+    """The outbound queue (kastell/mail/queue.py)."""
+
+    smarthost: str = Field("", description='relay all outbound mail through "HOST:PORT"; empty: deliver to MX')
+    smarthost_username: str = ""
+    smarthost_password: str = ""
+    smarthost_tls: Literal["starttls", "implicit", "opportunistic", "none"] = "opportunistic"
+    mx_port: int = Field(25, ge=1, le=65535, description="port of remote MX hosts (25; tests change it)")
+    queue_lifetime: int = Field(5 * 86400, ge=60, description="seconds before an undeliverable message bounces")
+    delay_warning_after: int = Field(4 * 3600, ge=0, description="seconds before a delay DSN; 0: none")
+    retry_first: int = Field(300, ge=1, description="seconds before the first retry; doubled each time")
+    retry_max: int = Field(4 * 3600, ge=1, description="the longest pause between two attempts")
+    concurrency: int = Field(20, ge=1, le=1000, description="deliveries in flight at once")
+    per_destination: int = Field(4, ge=1, le=100, description="deliveries in flight to one domain")
+    connect_timeout: float = Field(30.0, gt=0)
+    dkim_sign: bool = Field(True, description="DKIM-sign submitted mail with the domain's keys")
+
+    @field_validator("smarthost")
+    @classmethod
+    def _smarthost(cls, value: str) -> str:
+        if value:
+            parse_endpoint(value)
+        return value
+
+
 class ListenConfig(_Section):
     smtp: str = DEFAULT_LISTEN["smtp"]
     submission: str = DEFAULT_LISTEN["submission"]
@@ -154,6 +190,8 @@ class Config(_Section):
     auth: AuthConfig = AuthConfig()
     directory: DirectoryConfig = DirectoryConfig()
     store: StoreConfig = StoreConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
     listen: ListenConfig = ListenConfig()
 
 

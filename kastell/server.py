@@ -99,6 +99,10 @@ class Server:
             if missing:
                 log.info("not yet available in this version: %s", ", ".join(missing))
             self._workers.append(asyncio.create_task(self._collect_blobs(), name="blob-gc"))
+            if _available("kastell.mail.transport"):
+                from kastell.mail.transport import run_queue
+
+                self._workers.append(asyncio.create_task(run_queue(self.app), name="mail-queue"))
         except BaseException:
             await self.stop()
             raise

@@ -1,0 +1,228 @@
+"""The local delivery pipeline shared by SMTP (MX), submission, LMTP and the queue's DSNs.
+
+Theory of operation. A message reaches a local mailbox in four steps:
+
+1. **resolve** — at RCPT time, ``check_recipient`` asks the directory where an
+   address goes and answers the SMTP reply for it (RFC 5321 4.2 / RFC 3463
+   codes): unknown → 550 5.1.1, disabled → 550 5.2.1, full → 452 4.2.2.
+2. **spam** — ``SpamFilter.scan`` gives a verdict (the built-in filter of a
+   later issue plugs in here; today a no-op that says "ham").
+3. **sieve** — ``SieveHook.folder_for`` may file the message elsewhere (issue 7
+   adds the interpreter; today it keeps the default folder).
+4. **store** — ``Mailbox.append`` into INBOX (or Junk), one transaction per
+   mailbox that commits before it returns, after the blob is durable. The
+   store publishes the change notification itself.
+
+The same source bytes go to every recipient (no per-recipient header), so the
+content-addressed blob store keeps one blob however many mailboxes receive it.
+A reply of 250 is sent by the caller only after ``deliver`` returned success for
+that recipient: nothing acknowledged exists only in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from kastell.directory.resolve import LocalRecipient, Resolution
+from kastell.store.errors import ItemTooLarge, NoSuchFolder, NoSuchMailbox, QuotaExceeded
+from kastell.store.mailbox import Mailbox
+from kastell.store.model import NewItem
+
+if TYPE_CHECKING:
+    from kastell.app import Kastell
+
+log = logging.getLogger("kastell.mail.deliver")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An SMTP reply: ``code`` and ``text`` (the text starts with the RFC 3463 enhanced code)."""
+
+    code: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}"
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.code < 300
+
+    @property
+    def temporary(self) -> bool:
+        return 400 <= self.code < 500
+
+
+OK = Reply(250, "2.1.5 OK")
+DELIVERED = Reply(250, "2.0.0 OK delivered")
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientCheck:
+    """The RCPT-time answer for one address: a reply, and where the mail will go when accepted."""
+
+    reply: Reply
+    address: str
+    local: bool  # the domain is one of ours
+    accounts: tuple[LocalRecipient, ...] = ()
+    outside: tuple[str, ...] = ()  # group members elsewhere: the queue takes them
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpamVerdict:
+    spam: bool = False
+    score: float = 0.0
+    headers: bytes = b""  # e.g. X-Spam-Status, prepended when not empty
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContext:
+    """What the filters may look at besides the bytes."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    client_ip: str | None = None
+    authenticated: bool = False
+    quarantine: bool = False  # DMARC p=quarantine failed: file into Junk
+
+
+class SpamFilter(Protocol):
+    async def scan(self, source: bytes, context: MessageContext) -> SpamVerdict: ...
+
+
+class NoSpamFilter:
+    """The placeholder filter: everything is ham (issue 3 item 6 replaces it)."""
+
+    async def scan(self, source: bytes, context: MessageContext) -> SpamVerdict:
+        return SpamVerdict()
+
+
+class SieveHook(Protocol):
+    async def folder_for(self, recipient: LocalRecipient, source: bytes, default_role: str, detail: str | None) -> str:
+        """The folder role or path to file into; ``default_role`` unless a rule says otherwise."""
+        ...
+
+
+class NoSieve:
+    """The placeholder: no user rules yet (issue 7 brings the interpreter)."""
+
+    async def folder_for(self, recipient: LocalRecipient, source: bytes, default_role: str, detail: str | None) -> str:
+        return default_role
+
+
+@dataclass
+class Outcome:
+    """What happened to one local account."""
+
+    recipient: LocalRecipient
+    reply: Reply
+    folder: str = ""
+    uid: int = 0
+
+
+@dataclass
+class LocalDelivery:
+    """The pipeline for one app. ``spam`` and ``sieve`` are the hooks described above."""
+
+    app: Kastell
+    spam: SpamFilter = field(default_factory=NoSpamFilter)
+    sieve: SieveHook = field(default_factory=NoSieve)
+    # (org, account) → the open mailbox and its INBOX/Junk ids; saves two reads per message.
+    _mailboxes: dict[tuple[int, int], tuple[Mailbox, dict[str, int]]] = field(default_factory=dict)
+
+    async def check_recipient(self, address: str) -> RecipientCheck:
+        """The RCPT answer for ``address`` (never raises for bad input)."""
+        resolution: Resolution = await self.app.directory.resolve(address)
+        if not resolution.valid:
+            return RecipientCheck(Reply(553, "5.1.3 Bad recipient address syntax"), address, False)
+        if not resolution.local_domain:
+            return RecipientCheck(Reply(554, "5.7.1 Relay access denied"), resolution.address, False)
+        if not resolution.found:
+            return RecipientCheck(Reply(550, "5.1.1 No such user here"), resolution.address, True)
+        allowed = {"active", "suspended"} if self.app.settings.config.smtp.deliver_to_suspended else {"active"}
+        accounts = tuple(a for a in resolution.accounts if a.status in allowed)
+        if not accounts and not resolution.outside:
+            if resolution.accounts:
+                return RecipientCheck(Reply(550, "5.2.1 Mailbox disabled"), resolution.address, True)
+            return RecipientCheck(Reply(550, "5.1.1 No such user here (empty list)"), resolution.address, True)
+        if accounts and not resolution.outside and all([await self._full(a) for a in accounts]):
+            return RecipientCheck(Reply(452, "4.2.2 Mailbox full, try again later"), resolution.address, True)
+        return RecipientCheck(OK, resolution.address, True, accounts, resolution.outside, resolution.detail)
+
+    async def _full(self, recipient: LocalRecipient) -> bool:
+        try:
+            mailbox, _ = await self._open(recipient)
+            quota = await mailbox.quota()
+        except (NoSuchMailbox, NoSuchFolder):
+            return False
+        return bool(quota.limit) and quota.used >= quota.limit
+
+    async def _open(self, recipient: LocalRecipient) -> tuple[Mailbox, dict[str, int]]:
+        key = (recipient.org_id, recipient.account_id)
+        cached = self._mailboxes.get(key)
+        if cached is not None:
+            return cached
+        mailbox = await self.app.store.open(recipient.org_id, recipient.account_id)
+        roles: dict[str, int] = {}
+        for role in ("inbox", "junk"):
+            try:
+                roles[role] = (await mailbox.folder_by_role(role)).id
+            except NoSuchFolder:
+                pass
+        if len(self._mailboxes) > 10000:  # a bound, not an LRU: refilling costs two reads
+            self._mailboxes.clear()
+        self._mailboxes[key] = (mailbox, roles)
+        return mailbox, roles
+
+    async def deliver(
+        self,
+        source: bytes,
+        recipients: Sequence[tuple[LocalRecipient, str | None]],
+        context: MessageContext,
+    ) -> list[Outcome]:
+        """Store ``source`` for each (account, sub-address tag); one outcome per distinct account.
+
+        Each outcome's reply is 250 only after that mailbox's transaction has
+        committed; a full mailbox gives 452 4.2.2, a failure of the store 451 4.3.0.
+        """
+        verdict = await self.spam.scan(source, context)
+        if verdict.headers:
+            source = verdict.headers + source
+        default_role = "junk" if verdict.spam or context.quarantine else "inbox"
+        outcomes: list[Outcome] = []
+        seen: set[tuple[int, int]] = set()
+        for recipient, detail in recipients:
+            key = (recipient.org_id, recipient.account_id)
+            if key in seen:
+                continue
+            seen.add(key)
+            outcomes.append(await self._store_one(recipient, detail, source, default_role))
+        return outcomes
+
+    async def _store_one(self, recipient: LocalRecipient, detail: str | None, source: bytes, role: str) -> Outcome:
+        try:
+            target = await self.sieve.folder_for(recipient, source, role, detail)
+            mailbox, roles = await self._open(recipient)
+            folder_id = roles.get(target) or roles.get("inbox")
+            if folder_id is None:
+                folder_id = (await mailbox.folder_by_path(target)).id
+            try:
+                appended = await mailbox.append(folder_id, NewItem(source))
+            except (NoSuchFolder, NoSuchMailbox):
+                # The folder was deleted or the account re-created since we cached it: look again once.
+                self._mailboxes.pop((recipient.org_id, recipient.account_id), None)
+                mailbox, roles = await self._open(recipient)
+                folder_id = roles.get(target) or roles["inbox"]
+                appended = await mailbox.append(folder_id, NewItem(source))
+            return Outcome(recipient, DELIVERED, target, appended.uid)
+        except QuotaExceeded:
+            return Outcome(recipient, Reply(452, "4.2.2 Mailbox full, try again later"))
+        except ItemTooLarge:
+            return Outcome(recipient, Reply(552, "5.3.4 Message too big for this mailbox"))
+        except Exception:  # the store failed (disk, database): temporary, the client retries
+            log.exception("delivery to %s failed", recipient.address)
+            return Outcome(recipient, Reply(451, "4.3.0 Local delivery failed, try again later"))
