@@ -35,7 +35,6 @@ def message_columns_and_text(source: bytes) -> tuple[dict[str, Any], str]:
         "structure": mime.dumps(parsed),
     }
     return columns, fulltext.message_text(source, parsed)
-    return columns, fulltext.message_text(source, parsed)
 
 
 def _clip(text: str, limit: int) -> str:

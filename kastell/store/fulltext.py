@@ -1,0 +1,209 @@
+"""The full-text index of the mailbox store: what goes in at ingest, how substring search reads it.
+
+Theory of operation
+-------------------
+IMAP SEARCH BODY/TEXT (RFC 9051 §6.4.4) asks for a case-insensitive *substring*
+match, not a word match: ``SEARCH BODY "port"`` finds "report". A word index
+(stemming, tokens) cannot answer that, a trigram index can: every 3-character
+window of the text is a key, and a query of n ≥ 3 characters is the phrase of its
+n - 2 trigrams, which matches exactly where the query occurs as a substring.
+
+* At ingest (``store/ingest.py``), the text of each message — subject, names and
+  addresses, text/plain parts, text/html parts without their tags, never the
+  base64 of attachments — is extracted once from the same parse as the other
+  cached columns (:func:`message_text`, bounded to :data:`TEXT_LIMIT` characters)
+  and written to ``item_text`` in the same transaction as the item
+  (:func:`insert_texts`). COPY duplicates the rows inside the database
+  (:func:`copy_texts`); MOVE keeps item ids, so the row follows the item; a
+  deleted item's row goes with it (``ON DELETE CASCADE``).
+* SQLite: an FTS5 table with the ``trigram`` tokenizer over ``item_text``
+  (external content, kept in sync by the triggers of migration 0002). Its
+  tokenizer folds case with Unicode rules, so "ÜBER" finds "über". Queries
+  under 3 characters have no trigram; they scan the folder's rows with
+  ``instr`` over every upper/lower-case spelling of the query (at most 4 for 2
+  characters), because SQLite's own ``lower()``/``LIKE`` fold ASCII only.
+* PostgreSQL: ``ILIKE '%…%'`` with ``%``, ``_`` and ``\\`` escaped, served by
+  the pg_trgm GIN index of migration 0002. Non-ASCII case folding follows the
+  database's LC_CTYPE (any UTF-8 locale, including C.UTF-8, folds umlauts; the
+  plain "C" locale folds ASCII only).
+
+Everything is scoped like ``scope.py``: the hits are joined to ``items`` and
+filtered on organisation, mailbox and folder, so the shared index never leaks an
+item of another mailbox or tenant.
+
+Dialect-specific SQL lives here and nowhere else in the store.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Collection, Mapping, Sequence
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    column,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kastell.db import schema as s
+from kastell.formats import mime
+
+log = logging.getLogger("kastell.store.fulltext")
+
+# Characters of text kept per message. A mail's readable text is rarely over a
+# few KiB; the bound stops a 20 MB text/plain log attachment from costing ~60
+# million trigram postings. Matches past it are not found (docs/store.md).
+TEXT_LIMIT = 256 * 1024
+# Candidate sets up to this size are pushed into SQL as ``IN (…)``; larger ones
+# are intersected in Python (bound parameters are limited on both databases).
+_IN_LIMIT = 500
+
+_I = s.items.c
+_T = s.item_text.c
+# The FTS5 table of migration 0002 (SQLite only, so not in schema.py's metadata).
+_FTS = table("item_fts", column("rowid", Integer))
+
+
+def message_text(source: bytes, parsed: mime.ParsedMessage, limit: int = TEXT_LIMIT) -> str:
+    """The indexed text of a parsed message (never raises; "" when there is none).
+
+    NUL is removed (PostgreSQL text cannot hold it) and anything that cannot be
+    encoded as UTF-8 (lone surrogates) is replaced, so the insert cannot fail and
+    take the item down with it.
+    """
+    try:
+        extracted = mime.extract_text(source, parsed, limit)
+    except Exception:  # extract_text promises not to raise; an item must never be lost over its index
+        log.warning("full-text extraction failed; message stored without index text", exc_info=True)
+        return ""
+    extracted = extracted.replace("\x00", "")
+    try:
+        extracted.encode("utf-8")
+    except UnicodeEncodeError:
+        extracted = extracted.encode("utf-8", "replace").decode("utf-8")
+    return extracted
+
+
+async def insert_texts(conn: AsyncConnection, mailbox_id: int, texts: Sequence[tuple[int, str]]) -> None:
+    """Index ``(item_id, text)`` pairs inside the caller's transaction (one executemany).
+
+    Empty texts get no row: there is nothing to find in them, and the search
+    for "" (which matches everything) does not read ``item_text``.
+    """
+    rows = [{"item_id": item_id, "mailbox_id": mailbox_id, "text": body} for item_id, body in texts if body]
+    if rows:
+        await conn.execute(insert(s.item_text), rows)
+
+
+async def copy_texts(conn: AsyncConnection, old_to_new: Mapping[int, int]) -> None:
+    """Give copied items the index rows of their originals, inside the caller's transaction.
+
+    ``INSERT … SELECT`` keeps the text inside the database (a COPY of a thousand
+    large messages must not pull their text through Python).
+    """
+    if not old_to_new:
+        return
+    await conn.execute(
+        text(
+            "INSERT INTO item_text (item_id, mailbox_id, text) "
+            "SELECT :new_id, mailbox_id, text FROM item_text WHERE item_id = :old_id"
+        ),
+        [{"new_id": new, "old_id": old} for old, new in old_to_new.items()],
+    )
+
+
+async def search_item_ids(
+    conn: AsyncConnection,
+    org_id: int,
+    mailbox_id: int,
+    folder_id: int,
+    query: str,
+    *,
+    candidates: Collection[int] | None = None,
+) -> set[int]:
+    """Ids of the items of one folder whose indexed text contains ``query``.
+
+    Case-insensitive substring semantics of IMAP SEARCH BODY/TEXT (RFC 9051
+    §6.4.4); ``%``, ``_``, quotes and backslashes in ``query`` are literal.
+    ``conn`` is any transaction of the caller (``Database.read()``); the search
+    is scoped to ``org_id``/``mailbox_id``/``folder_id`` like every store query.
+    ``candidates`` (item ids), when given, restricts the answer to them, e.g.
+    the items that matched the other keys of a SEARCH. The empty query matches
+    every item of the folder. Item ids, not uids: they survive MOVE.
+    """
+    if candidates is not None and not candidates:
+        return set()
+    scope: list[ColumnElement[bool]] = [_I.org_id == org_id, _I.mailbox_id == mailbox_id, _I.folder_id == folder_id]
+    pushed = candidates is not None and len(candidates) <= _IN_LIMIT
+    if pushed:
+        assert candidates is not None
+        scope.append(_I.id.in_(list(candidates)))
+    if not query:
+        stmt = select(_I.id).where(*scope)
+    elif "\x00" in query or not _encodable(query):
+        return set()  # never stored (see message_text), so never found
+    elif conn.dialect.name == "sqlite":
+        stmt = _sqlite_search(scope, query)
+    else:
+        stmt = _postgres_search(scope, query)
+    found = {int(row[0]) for row in await conn.execute(stmt)}
+    if candidates is not None and not pushed:
+        found.intersection_update(candidates)
+    return found
+
+
+def _sqlite_search(scope: list[ColumnElement[bool]], query: str) -> Select[tuple[int]]:
+    if len(query) >= 3:
+        # A quoted FTS5 string is one phrase of consecutive trigrams: the substring
+        # itself. Inside it only '"' is special, and it is escaped by doubling.
+        phrase = '"' + query.replace('"', '""') + '"'
+        return (
+            select(_I.id)
+            .select_from(s.items.join(_FTS, _FTS.c.rowid == _I.id))
+            .where(literal_column("item_fts").op("MATCH")(bindparam("fts_query", phrase)), *scope)
+        )
+    # No trigram to look up: scan this folder's rows. instr() is a plain,
+    # case-sensitive byte search, so ask for every case spelling of the query.
+    spellings = _case_spellings(query)
+    return (
+        select(_I.id)
+        .select_from(s.items.join(s.item_text, _T.item_id == _I.id))
+        .where(or_(*(func.instr(_T.text, spelling) > 0 for spelling in spellings)), *scope)
+    )
+
+
+def _postgres_search(scope: list[ColumnElement[bool]], query: str) -> Select[tuple[int]]:
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return (
+        select(_I.id)
+        .select_from(s.items.join(s.item_text, _T.item_id == _I.id))
+        .where(and_(_T.text.ilike("%" + escaped + "%", escape="\\"), *scope))
+    )
+
+
+def _case_spellings(query: str) -> list[str]:
+    """Every combination of lower/upper case of the characters of a short query."""
+    options = [sorted({ch, ch.lower(), ch.upper()} - {""}) for ch in query]
+    # str.upper() may turn one character into two ("ß" -> "SS"); such a spelling
+    # is still a correct substring to look for.
+    return ["".join(combo) for combo in itertools.product(*options)]
+
+
+def _encodable(query: str) -> bool:
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
