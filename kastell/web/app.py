@@ -12,9 +12,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from kastell import __version__
+from kastell.protocols import dav
 
 if TYPE_CHECKING:
     from kastell.app import Kastell
@@ -37,5 +38,6 @@ def build_app(kastell: Kastell) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *dav.WELL_KNOWN, Mount("/dav", app=dav.build_dav_app(kastell)),
         ]
     )

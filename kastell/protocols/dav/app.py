@@ -1,0 +1,159 @@
+"""The DAV ASGI application: authenticate, read the body, dispatch by method, map errors.
+
+Handlers never see a failed login or an unexpected exception: a DavError becomes
+its status with a ``<D:error>`` body, a store error its WebDAV equivalent, and
+anything else a logged 500 with a generic body (no traceback to the client).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from kastell.app import Kastell
+from kastell.listeners import plaintext_auth_allowed
+from kastell.protocols.dav import auth, resources
+from kastell.protocols.dav.caldav import props as _caldav_props  # noqa: F401  (registers properties)
+from kastell.protocols.dav.carddav import props as _carddav_props  # noqa: F401
+from kastell.protocols.dav.context import Context
+from kastell.protocols.dav.errors import DavError
+from kastell.protocols.dav.methods import copymove, delete, get, lock, mkcol, options, propfind, proppatch, put, report
+from kastell.protocols.dav.xml import error_body
+from kastell.store.errors import (
+    FolderExists,
+    ItemTooLarge,
+    NoSuchFolder,
+    NoSuchItem,
+    NoSuchMailbox,
+    QuotaExceeded,
+    SpecialFolder,
+)
+from kastell.store.mailbox import Mailbox
+
+log = logging.getLogger("kastell.dav")
+
+Handler = Callable[[Context, list[str]], Awaitable[Response]]
+
+METHODS: dict[str, Handler] = {
+    "PROPFIND": propfind.handle,
+    "PROPPATCH": proppatch.handle,
+    "GET": get.handle,
+    "HEAD": get.handle,
+    "PUT": put.handle,
+    "DELETE": delete.handle,
+    "MKCOL": mkcol.handle,
+    "MKCALENDAR": mkcol.handle,
+    "COPY": copymove.handle,
+    "MOVE": copymove.handle,
+    "REPORT": report.handle,
+    "LOCK": lock.handle_lock,
+    "UNLOCK": lock.handle_unlock,
+}
+MAX_BODY = 64 * 1024 * 1024 + 1024
+
+_STORE_ERRORS: list[tuple[type[Exception], int, str | None]] = [
+    (QuotaExceeded, 507, "{DAV:}quota-not-exceeded"),
+    (ItemTooLarge, 413, None),
+    (NoSuchFolder, 404, None),
+    (NoSuchItem, 404, None),
+    (FolderExists, 405, None),
+    (SpecialFolder, 403, None),
+]
+
+
+def error_response(exc: DavError) -> Response:
+    headers = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = auth.REALM
+    if exc.status == 304:
+        return Response(b"", 304)
+    return Response(
+        error_body(exc.condition, exc.message), exc.status, headers=headers, media_type="application/xml; charset=utf-8"
+    )
+
+
+class DavApp:
+    """Mounted at /dav by kastell.web.app."""
+
+    def __init__(self, kastell: Kastell) -> None:
+        self.kastell = kastell
+        self.credentials = auth.CredentialCache()
+        self._mailboxes: dict[tuple[int, int], Mailbox] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        response = await self.handle(request)
+        await response(scope, receive, send)
+
+    async def mailbox(self, org_id: int, account_id: int) -> Mailbox:
+        key = (org_id, account_id)
+        box = self._mailboxes.get(key)
+        if box is None:
+            box = await self.kastell.store.open(org_id, account_id)
+            if len(self._mailboxes) > 10000:
+                self._mailboxes.clear()
+            self._mailboxes[key] = box
+        return box
+
+    def relative_segments(self, scope: Scope) -> list[str]:
+        raw = scope.get("raw_path") or scope["path"].encode()
+        path = raw.decode("latin-1").split("?", 1)[0]
+        # Mount keeps the full path; strip our mount point whichever way it was set.
+        index = path.find("/dav")
+        path = path[index + 4 :] if index >= 0 else path
+        return resources.split(path)
+
+    async def handle(self, request: Request) -> Response:
+        method = request.method.upper()
+        try:
+            if method == "OPTIONS":
+                return options.response()
+            handler = METHODS.get(method)
+            if handler is None:
+                return Response(b"", 405, headers={"Allow": options.ALLOW})
+            client_ip = request.client.host if request.client else None
+            if not plaintext_auth_allowed(self.kastell, client_ip, request.url.scheme == "https"):
+                raise DavError(403, None, "HTTP Basic is only accepted over TLS")
+            account = await auth.authenticate(
+                self.kastell, self.credentials, request.headers.get("authorization"), client_ip
+            )
+            length = request.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > MAX_BODY:
+                raise DavError(413, None, "request body too large")
+            body = await self._read(request)
+            mailbox = await self.mailbox(account.org_id, account.id)
+            ctx = Context(self.kastell, account, mailbox, request, body)
+            return await handler(ctx, self.relative_segments(request.scope))
+        except DavError as exc:
+            return error_response(exc)
+        except ClientDisconnect:
+            return Response(b"", 400)
+        except Exception as exc:
+            for kind, status, condition in _STORE_ERRORS:
+                if isinstance(exc, kind):
+                    return error_response(DavError(status, condition, str(exc)))
+            if isinstance(exc, NoSuchMailbox):
+                return error_response(DavError(403, None, "no mailbox"))
+            log.exception("DAV %s %s failed", method, request.url.path)
+            return error_response(DavError(500, None, "internal error"))
+
+    async def _read(self, request: Request) -> bytes:
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise DavError(413, None, "request body too large")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def well_known(_request: Request) -> Response:
+    """RFC 6764 §5: the context path; clients continue with principal discovery."""
+    return RedirectResponse("/dav/", status_code=301)
