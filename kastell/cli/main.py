@@ -80,10 +80,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from kastell.cli import commands, directory_commands
+    from kastell.cli import commands, directory_commands, mail_commands
 
     commands.register(cli)
     directory_commands.register(cli)
+    mail_commands.register(cli)
 
 
 def _error_types() -> tuple[type[BaseException], ...]:

@@ -168,6 +168,7 @@ class QueueRunner:
         self._busy: set[tuple[int, str]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_touch = 0.0
+        self._finish_lock = asyncio.Lock()
 
     async def run(self) -> None:
         try:
@@ -256,7 +257,16 @@ class QueueRunner:
         await self._finish(message.id)
 
     async def _finish(self, message_id: int) -> None:
-        """Bounce and remove a message once every recipient is final."""
+        """Bounce and remove a message once every recipient is final.
+
+        The bounce is sent before the rows go: a crash in between repeats the
+        bounce rather than losing it. The lock keeps two domains' deliveries of
+        one message, finishing together, from bouncing twice.
+        """
+        async with self._finish_lock:
+            await self._finish_locked(message_id)
+
+    async def _finish_locked(self, message_id: int) -> None:
         message = await self.queue.show(message_id)
         if message is None or any(r.status not in FINAL for r in message.recipients):
             return

@@ -39,6 +39,15 @@ class KastellSession(Session):
         super().__init__(loop)
         self.busy = False  # a DATA transaction is being stored: shutdown waits for it
 
+    # aiosmtpd still sets this deprecated field after AUTH and logs a warning each time.
+    @property
+    def login_data(self) -> Any:
+        return self._login_data
+
+    @login_data.setter
+    def login_data(self, value: Any) -> None:
+        self._login_data = value
+
 
 class KastellEnvelope(Envelope):
     def __init__(self) -> None:
