@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from kastell.protocols.imap.args import atom_arg, list_arg, mailbox_arg
+from kastell.imports import utf7
+from kastell.protocols.imap.args import astring_arg, atom_arg, list_arg, mailbox_arg
 from kastell.protocols.imap.errors import Bad, No
 from kastell.protocols.imap.parser import Atom, Command, Token
 from kastell.protocols.imap.responses import mailbox_name, untagged
@@ -64,7 +65,9 @@ async def handle_list(session: Session, command: Command) -> str:
         selection = {atom_arg(t) for t in list_arg(args.pop(0))}
     if len(args) < 2:
         raise Bad(f"{command.name} needs a reference and a mailbox pattern")
-    reference = mailbox_arg(args[0], session.utf8) if args[0] != b"" else ""
+    reference = astring_arg(args[0])
+    if not session.utf8:
+        reference = utf7.decode(reference)
     raw_patterns: list[Token] = list_arg(args[1]) if isinstance(args[1], list) else [args[1]]
     returns: set[str] = set()
     status_items: list[str] = []
@@ -87,8 +90,6 @@ async def handle_list(session: Session, command: Command) -> str:
     for raw in raw_patterns:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         if not session.utf8:
-            from kastell.imports import utf7
-
             text = utf7.decode(text)
         patterns.append(text)
     if patterns == [""] and not lsub:
