@@ -49,8 +49,6 @@ async def uid_in_use(mailbox: Mailbox, folder_id: int, object_uid: str) -> list[
     """Items of the folder carrying this iCalendar/vCard UID (RFC 4791 §5.3.2.1 no-uid-conflict)."""
     async with mailbox._db.read() as conn:
         rows = await conn.execute(
-            select(*_ITEM_COLUMNS).where(
-                mailbox._item_scope(), _I.folder_id == folder_id, _I.object_uid == object_uid
-            )
+            select(*_ITEM_COLUMNS).where(mailbox._item_scope(), _I.folder_id == folder_id, _I.object_uid == object_uid)
         )
         return [_item(row) for row in rows]

@@ -46,8 +46,12 @@ async def set_folder_props(mailbox: Mailbox, folder_id: int, values: dict[str, A
         for name, value in values.items():
             await conn.execute(delete(s.folder_props).where(_P.folder_id == folder_id, _P.name == name))
             if value is not None:
-                await conn.execute(insert(s.folder_props).values(folder_id=folder_id, name=name, value=json.dumps(value)))
+                await conn.execute(
+                    insert(s.folder_props).values(folder_id=folder_id, name=name, value=json.dumps(value))
+                )
         change = await mailbox._take_changes(conn, 1)
-        await conn.execute(update(s.folders).where(_F.id == folder_id, mailbox._folder_scope()).values(change_num=change))
+        await conn.execute(
+            update(s.folders).where(_F.id == folder_id, mailbox._folder_scope()).values(change_num=change)
+        )
     mailbox._publish(change, [folder_id])
     return change

@@ -67,9 +67,7 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-async def authenticate(
-    kastell: Kastell, cache: CredentialCache, header: str | None, client_ip: str | None
-) -> Account:
+async def authenticate(kastell: Kastell, cache: CredentialCache, header: str | None, client_ip: str | None) -> Account:
     """The account for the Authorization header; Unauthorized (401) for anything else.
 
     Throttled clients get the same 401 as a wrong password (after the failure delay),

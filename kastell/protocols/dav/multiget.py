@@ -63,7 +63,9 @@ async def multiget(ctx: Context, res: r.Resource, root: Element, render: Render)
             strays.append(h)
     members: list[r.Resource] = []
     if batch and res.folder is not None:
-        found = {r.item_name(item): item for item in await calendar.items_by_names(ctx.mailbox, res.folder.id, list(batch))}
+        found = {
+            r.item_name(item): item for item in await calendar.items_by_names(ctx.mailbox, res.folder.id, list(batch))
+        }
         for name, h in batch.items():
             item = found.get(name)
             if item is None:

@@ -197,8 +197,10 @@ async def _owner(ctx: Context, res: r.Resource) -> Element | None:
 @register(qn(DAV, "current-user-privilege-set"))
 async def _cups(ctx: Context, res: r.Resource) -> Element | None:
     el = element(qn(DAV, "current-user-privilege-set"))
-    read_only = res.gal or res.kind in (r.ROOT, r.PRINCIPALS, r.SPACE) or (
-        res.kind == r.PRINCIPAL and res.owner != ctx.account.address.lower()
+    read_only = (
+        res.gal
+        or res.kind in (r.ROOT, r.PRINCIPALS, r.SPACE)
+        or (res.kind == r.PRINCIPAL and res.owner != ctx.account.address.lower())
     )
     privileges = ["read", "read-current-user-privilege-set"]
     if not read_only:
@@ -217,7 +219,9 @@ async def _srs(ctx: Context, res: r.Resource) -> Element | None:
         reports.append(qn(DAV, "sync-collection"))
     ctype = res.ctype
     if ctype == "calendar":
-        reports += [qn("urn:ietf:params:xml:ns:caldav", n) for n in ("calendar-query", "calendar-multiget", "free-busy-query")]
+        reports += [
+            qn("urn:ietf:params:xml:ns:caldav", n) for n in ("calendar-query", "calendar-multiget", "free-busy-query")
+        ]
     elif ctype in ("addressbook", "gal"):
         reports += [qn("urn:ietf:params:xml:ns:carddav", n) for n in ("addressbook-query", "addressbook-multiget")]
     el = element(qn(DAV, "supported-report-set"))

@@ -111,7 +111,13 @@ def item_name(item: Item) -> str:
 def member(parent: Resource, item: Item) -> Resource:
     name = item_name(item)
     return Resource(
-        OBJECT, parent.path + seg(name), parent.space, parent.owner, parent.folder, item, name,
+        OBJECT,
+        parent.path + seg(name),
+        parent.space,
+        parent.owner,
+        parent.folder,
+        item,
+        name,
         folder_props=parent.props,
     )
 
@@ -253,7 +259,9 @@ async def children(ctx: Context, res: Resource) -> list[Resource]:
         out = [member(res, item) async for item in ctx.mailbox.iter_items(res.folder.id)]
         if res.space == "files":
             prefix = res.folder.path + "/"
-            subs = [f for f in await ctx.mailbox.folders() if f.path.startswith(prefix) and "/" not in f.path[len(prefix) :]]
+            subs = [
+                f for f in await ctx.mailbox.folders() if f.path.startswith(prefix) and "/" not in f.path[len(prefix) :]
+            ]
             props = await load_props(ctx, subs)
             assert res.owner is not None
             out += [

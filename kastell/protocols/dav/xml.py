@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -29,7 +30,13 @@ _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
 )
 
-Element = etree._Element
+if TYPE_CHECKING:
+    # lxml ships no type information here (no lxml-stubs): the alias is Any to mypy.
+    from lxml.etree import _Element as Element  # noqa: F401  (re-exported)
+else:
+    Element = etree._Element
+
+__all__ = ["Element", "element", "href", "multistatus", "parse", "qn", "sub", "tostring"]
 
 
 def qn(ns: str, local: str) -> str:

@@ -16,7 +16,7 @@ import recurring_ical_events
 from kastell.protocols.dav.errors import DavError
 from kastell.protocols.dav.xml import CALDAV, Element, qn
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def parse_utc(text: str | None) -> dt.datetime | None:
@@ -66,10 +66,7 @@ class TextMatch:
         return cls(el.text or "", el.get("negate-condition", "no") == "yes", collation)
 
     def matches(self, value: str) -> bool:
-        if self.collation == "i;octet":
-            hit = self.text in value
-        else:
-            hit = self.text.casefold() in value.casefold()
+        hit = self.text in value if self.collation == "i;octet" else self.text.casefold() in value.casefold()
         return hit != self.negate
 
 
@@ -177,7 +174,9 @@ def _prop_matches(component: Any, pf: PropFilter) -> bool:
     for value in values:
         ok = True
         if pf.text is not None:
-            ok = pf.text.matches(value.to_ical().decode("utf-8", "replace") if hasattr(value, "to_ical") else str(value))
+            ok = pf.text.matches(
+                value.to_ical().decode("utf-8", "replace") if hasattr(value, "to_ical") else str(value)
+            )
         if ok and pf.time_range is not None:
             when = getattr(value, "dt", None)
             if isinstance(when, dt.date) and not isinstance(when, dt.datetime):

@@ -36,8 +36,8 @@ def _calendar_collection(res: r.Resource) -> None:
 def _utc(value: Any) -> dt.datetime:
     when = getattr(value, "dt", value)
     if isinstance(when, dt.datetime):
-        return (when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
-    return dt.datetime(when.year, when.month, when.day, tzinfo=dt.timezone.utc)
+        return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    return dt.datetime(when.year, when.month, when.day, tzinfo=dt.UTC)
 
 
 def expand(source: bytes, start: dt.datetime, end: dt.datetime) -> bytes:
@@ -101,7 +101,12 @@ async def calendar_query(ctx: Context, res: r.Resource, root: Element) -> Respon
     members = []
     fast = top.simple_time_range
     for item, body in zip(candidates, bodies, strict=True):
-        if fast and item.start_time is not None and item.end_time is not None and not any(m in body for m in _RECURRING):
+        if (
+            fast
+            and item.start_time is not None
+            and item.end_time is not None
+            and not any(m in body for m in _RECURRING)
+        ):
             members.append(r.member(res, item))
             continue
         try:
@@ -156,7 +161,7 @@ async def free_busy_query(ctx: Context, res: r.Resource, root: Element) -> Respo
         "VERSION:2.0",
         "PRODID:-//Kastell//DAV//EN",
         "BEGIN:VFREEBUSY",
-        f"DTSTAMP:{dt.datetime.now(dt.timezone.utc).strftime(fmt)}",
+        f"DTSTAMP:{dt.datetime.now(dt.UTC).strftime(fmt)}",
         f"DTSTART:{tr.start.strftime(fmt)}",
         f"DTEND:{tr.end.strftime(fmt)}",
     ]

@@ -15,11 +15,7 @@ from kastell.protocols.dav.context import Context
 
 async def accounts(ctx: Context) -> list[Account]:
     if "gal" not in ctx.cache:
-        found = [
-            a
-            async for a in ctx.kastell.directory.iter_accounts()
-            if a.org_id == ctx.account.org_id and a.active
-        ]
+        found = [a async for a in ctx.kastell.directory.iter_accounts() if a.org_id == ctx.account.org_id and a.active]
         ctx.cache["gal"] = found
     result: list[Account] = ctx.cache["gal"]
     return result
@@ -49,8 +45,15 @@ def card(account: Account) -> bytes:
 
 async def members(ctx: Context, res: r.Resource) -> list[r.Resource]:
     return [
-        r.Resource(r.OBJECT, res.path + r.seg(a.address + ".vcf"), res.space, res.owner, name=a.address + ".vcf",
-                   gal=True, extra=a)
+        r.Resource(
+            r.OBJECT,
+            res.path + r.seg(a.address + ".vcf"),
+            res.space,
+            res.owner,
+            name=a.address + ".vcf",
+            gal=True,
+            extra=a,
+        )
         for a in await accounts(ctx)
     ]
 

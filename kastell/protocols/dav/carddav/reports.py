@@ -83,7 +83,7 @@ class PropFilter:
                     results.append(not_defined)
                 else:
                     results.append(not not_defined and (text is None or text.matches(pv)))
-            if (any(results) if self.anyof else all(results)):
+            if any(results) if self.anyof else all(results):
                 return True
         return False
 

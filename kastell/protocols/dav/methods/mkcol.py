@@ -42,9 +42,7 @@ def _body_props(ctx: Context) -> tuple[set[str], dict[str, Any]]:
             if el.tag == qn(DAV, "resourcetype"):
                 types |= {c.tag for c in el if isinstance(c.tag, str)}
             elif el.tag == COMPONENTS_PROP:
-                values[COMPONENTS_PROP] = sorted(
-                    {str(c.get("name", "")).upper() for c in el if c.get("name")}
-                ) or None
+                values[COMPONENTS_PROP] = sorted({str(c.get("name", "")).upper() for c in el if c.get("name")}) or None
             else:
                 values[el.tag] = value_of(el.tag, el)
     return types, values

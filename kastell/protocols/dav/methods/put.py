@@ -85,5 +85,3 @@ async def handle(ctx: Context, segments: list[str]) -> Response:
     check_preconditions(ctx, res)
     status, etag = await store(ctx, res, ctx.body, ctx.request.headers.get("content-type"))
     return Response(b"", status, headers={"ETag": etag})
-
-
