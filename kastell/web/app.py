@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from kastell import __version__
+from kastell.admin.mount import admin_routes
 from kastell.protocols import dav
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def build_app(kastell: Kastell) -> Starlette:
 
     return Starlette(
         routes=[
+            *admin_routes(kastell),  # /api/v1, /admin, and /healthz, /metrics (first: they win)
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/metrics", metrics, methods=["GET"]),
             *dav.WELL_KNOWN, Mount("/dav", app=dav.build_dav_app(kastell)),

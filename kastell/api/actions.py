@@ -1,0 +1,423 @@
+"""Administrative operations, scoped to one administrator and written to the audit log.
+
+Both the REST API and the console call these, so that scope checks, the
+"not found rather than forbidden" rule and audit entries live in one place.
+Validation stays in the directory service: an ``Actions`` method checks who may
+act on what, calls the one ``Directory`` method, and records what happened.
+Every directory failure becomes an ``ApiError`` naming the request field it
+concerns (``errors.field``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kastell.api.auth import Principal
+from kastell.api.errors import ApiError, field, forbidden
+from kastell.directory.addresses import normalise_address
+from kastell.directory.audit import ApiToken, AuditEntry, AuditLog, NoSuchToken, Tokens
+from kastell.directory.errors import (
+    DirectoryError,
+    InvalidAddress,
+    InvalidValue,
+    NoSuchAccount,
+    NoSuchAdmin,
+    NoSuchAlias,
+    NoSuchDomain,
+    NoSuchGroup,
+    NoSuchOrganisation,
+)
+from kastell.directory.permissions import Permission
+from kastell.directory.records import Account, Admin, Alias, Domain, Group, Organisation
+from kastell.ops import metrics
+
+if TYPE_CHECKING:
+    from kastell.app import Kastell
+
+T = TypeVar("T")
+
+
+def generate_password() -> str:
+    """A password shown once to the operator: 20 URL-safe characters, about 120 bits."""
+    return secrets.token_urlsafe(15)
+
+
+class Actions:
+    """What ``principal`` may do to the directory of ``kastell``; see the module docstring."""
+
+    def __init__(self, kastell: Kastell, principal: Principal) -> None:
+        self.kastell = kastell
+        self.directory = kastell.directory
+        self.principal = principal
+        self.audit_log = AuditLog(kastell.db)
+        self.tokens = Tokens(kastell.db)
+
+    # ------------------------------------------------------------------ helpers
+
+    async def audit(
+        self, action: str, target: str, org_id: int | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
+        await self.audit_log.record(
+            self.principal.name, action, target, org_id=org_id, detail=detail, client=self.principal.client
+        )
+        metrics.AUDIT_EVENTS.labels(action).inc()
+
+    async def _write(self, call: Callable[[], Awaitable[T]], field_name: str | None = None) -> T:
+        self.principal.require_write()
+        with field(field_name):
+            return await call()
+
+    # ------------------------------------------------------------------ organisations
+
+    async def list_orgs(self) -> list[Organisation]:
+        return [o for o in await self.directory.list_orgs() if self.principal.sees(o.id)]
+
+    async def get_org(self, name: str) -> Organisation:
+        with field(None):
+            org = await self.directory.get_org(name)
+        if not self.principal.sees(org.id):
+            raise ApiError.from_directory(NoSuchOrganisation(f"no organisation {name}"))
+        return org
+
+    async def create_org(self, name: str) -> Organisation:
+        self.principal.require_system()
+        org = await self._write(lambda: self.directory.create_org(name), "name")
+        await self.audit("org.create", name, org.id)
+        return org
+
+    # ------------------------------------------------------------------ domains
+
+    async def list_domains(self) -> list[Domain]:
+        return [d for d in await self.directory.list_domains() if self.principal.sees(d.org_id)]
+
+    async def get_domain(self, name: str) -> Domain:
+        with field(None):
+            domain = await self.directory.get_domain(name)
+        if not self.principal.sees(domain.org_id):
+            raise ApiError.from_directory(NoSuchDomain(f"{domain.name} is not a local domain"))
+        return domain
+
+    async def add_domain(self, name: str, org: str | None = None, alias_of: str | None = None) -> Domain:
+        self.principal.require_write()
+        if alias_of is not None:
+            try:
+                await self.get_domain(alias_of)
+            except ApiError as exc:
+                exc.field = "alias_of"
+                raise
+        elif not self.principal.is_system:
+            # An org admin's new domain lands in its own organisation, whatever the request says.
+            own = [o for o in await self.directory.list_orgs() if o.id == self.principal.admin.org_id]
+            if not own:
+                raise forbidden("this administrator has no organisation")
+            if org is not None and org != own[0].name:
+                raise forbidden("an organisation administrator adds domains to its own organisation only")
+            org = own[0].name
+        domain = await self._write(lambda: self.directory.add_domain(name, org=org, alias_of=alias_of), "name")
+        await self.audit("domain.create", domain.name, domain.org_id, {"org": domain.org, "alias_of": alias_of})
+        return domain
+
+    async def del_domain(self, name: str) -> None:
+        domain = await self.get_domain(name)
+        await self._write(lambda: self.directory.del_domain(domain.name))
+        await self.audit("domain.delete", domain.name, domain.org_id)
+
+    async def set_catchall(self, name: str, address: str | None) -> Domain:
+        domain = await self.get_domain(name)
+        updated = await self._write(lambda: self.directory.set_catchall(domain.name, address), "catchall")
+        await self.audit("domain.catchall", domain.name, domain.org_id, {"catchall": address})
+        return updated
+
+    async def ensure_dkim(self, name: str) -> None:
+        from kastell.mail.dkim import DkimKeys
+
+        domain = await self.get_domain(name)
+        self.principal.require_write()
+        await DkimKeys(self.kastell.db).ensure(domain.name)
+        await self.audit("domain.dkim", domain.name, domain.org_id)
+
+    # ------------------------------------------------------------------ users
+
+    async def list_users(self, domain: str | None = None, kind: str | None = None) -> list[Account]:
+        """Every account in scope (a domain filter outside the scope is 404)."""
+        if domain is not None:
+            domains = [(await self.get_domain(domain)).name]
+        elif self.principal.is_system:
+            with field("kind"):
+                return [a async for a in self.directory.iter_accounts(kind=kind)]
+        else:
+            domains = [d.name for d in await self.list_domains() if d.alias_of is None]
+        found: list[Account] = []
+        for name in domains:
+            with field("kind"):
+                found.extend([a async for a in self.directory.iter_accounts(name, kind)])
+        found.sort(key=lambda a: a.address)
+        return found
+
+    async def get_user(self, ref: str) -> Account:
+        """``ref`` is an account id or a primary address; outside the scope it does not exist."""
+        missing = ApiError.from_directory(NoSuchAccount(f"no account {ref[:320]}"))
+        if ref.isdigit():
+            org_ids = self.principal.org_ids
+            candidates = [o.id for o in await self.directory.list_orgs()] if org_ids is None else sorted(org_ids)
+            for org_id in candidates:
+                try:
+                    return await self.directory.get_account_by_id(org_id, int(ref))
+                except NoSuchAccount:
+                    continue
+            raise missing
+        try:
+            account = await self.directory.get_account(ref)
+        except (NoSuchAccount, InvalidAddress):
+            raise missing from None
+        if not self.principal.sees(account.org_id):
+            raise missing
+        return account
+
+    async def _domain_in_scope(self, address: str, field_name: str) -> Domain:
+        with field(field_name):
+            domain_name = normalise_address(address).rpartition("@")[2]
+        try:
+            return await self.get_domain(domain_name)
+        except ApiError as exc:
+            exc.field = field_name
+            exc.status, exc.code = 422, "invalid"
+            raise
+
+    async def create_user(
+        self,
+        address: str,
+        password: str | None,
+        *,
+        name: str = "",
+        quota: int | None = None,
+        kind: str = "user",
+        language: str = "en",
+        timezone: str = "UTC",
+        permissions: Permission | None = None,
+    ) -> Account:
+        self.principal.require_write()
+        await self._domain_in_scope(address, "address")
+        try:
+            account = await self.directory.add_user(
+                address,
+                password,
+                name=name,
+                quota=quota,
+                kind=kind,
+                language=language,
+                timezone=timezone,
+                permissions=permissions,
+            )
+        except (InvalidValue, InvalidAddress) as exc:
+            raise ApiError.from_directory(exc, _guess_field(str(exc), "address")) from exc
+        except DirectoryError as exc:
+            raise ApiError.from_directory(exc, "address") from exc
+        await self.audit(
+            "user.create",
+            account.address,
+            account.org_id,
+            {"kind": kind, "name": name, "quota": account.quota, "can_log_in": password is not None},
+        )
+        return account
+
+    async def update_user(self, ref: str, changes: dict[str, Any]) -> Account:
+        """Apply ``changes`` (keys: name, quota, status, permissions) in that order."""
+        account = await self.get_user(ref)
+        self.principal.require_write()
+        address = account.address
+        setters: dict[str, Callable[[Any], Awaitable[Account]]] = {
+            "name": lambda v: self.directory.set_name(address, v),
+            "quota": lambda v: self.directory.set_quota(address, v),
+            "status": lambda v: self.directory.set_status(address, v),
+            "permissions": lambda v: self.directory.set_permissions(address, v),
+        }
+        for key, setter in setters.items():
+            if key in changes:
+                value = changes[key]
+                with field(key):
+                    account = await setter(value)
+        if changes:
+            shown = {k: (v.format() if isinstance(v, Permission) else v) for k, v in changes.items()}
+            await self.audit("user.update", address, account.org_id, shown)
+        return account
+
+    async def reset_password(self, ref: str, password: str | None) -> tuple[Account, str | None]:
+        """Set ``password``, or a generated one that is returned (the only time it is shown)."""
+        account = await self.get_user(ref)
+        generated = generate_password() if password is None else None
+        secret = password if password is not None else generated
+        updated = await self._write(lambda: self.directory.set_password(account.address, secret), "password")
+        await self.audit("user.password", account.address, account.org_id, {"generated": generated is not None})
+        return updated, generated
+
+    async def delete_user(self, ref: str) -> None:
+        account = await self.get_user(ref)
+        await self._write(lambda: self.directory.del_account(account.address))
+        await self.audit("user.delete", account.address, account.org_id)
+
+    # ------------------------------------------------------------------ aliases
+
+    async def list_aliases(self, domain: str | None = None) -> list[Alias]:
+        if domain is not None:
+            await self.get_domain(domain)
+        with field("domain"):
+            aliases = await self.directory.list_aliases(domain)
+        return [a for a in aliases if self.principal.sees(a.org_id)]
+
+    async def user_aliases(self, ref: str) -> list[Alias]:
+        account = await self.get_user(ref)
+        result: list[Alias] = []
+        for domain in await self.list_domains():
+            if domain.org_id == account.org_id:
+                result.extend(a for a in await self.directory.list_aliases(domain.name) if a.account_id == account.id)
+        return sorted(result, key=lambda a: a.address)
+
+    async def add_alias(self, alias: str, target: str) -> Alias:
+        self.principal.require_write()
+        await self._domain_in_scope(alias, "address")
+        account = await self.get_user(target)
+        made = await self._write(lambda: self.directory.add_alias(alias, account.address), "address")
+        await self.audit("alias.create", made.address, made.org_id, {"target": made.target})
+        return made
+
+    async def del_alias(self, alias: str) -> None:
+        missing = ApiError.from_directory(NoSuchAlias(f"{alias[:320]} is not an alias"))
+        try:
+            domain = await self.get_domain(normalise_address(alias).rpartition("@")[2])
+        except (ApiError, InvalidAddress):
+            raise missing from None
+        found = [a for a in await self.directory.list_aliases(domain.name) if a.address == normalise_address(alias)]
+        if not found:
+            raise missing
+        await self._write(lambda: self.directory.del_alias(found[0].address))
+        await self.audit("alias.delete", found[0].address, found[0].org_id, {"target": found[0].target})
+
+    # ------------------------------------------------------------------ groups
+
+    async def list_groups(self, domain: str | None = None) -> list[Group]:
+        if domain is not None:
+            await self.get_domain(domain)
+        with field("domain"):
+            groups = await self.directory.list_groups(domain)
+        return [g for g in groups if self.principal.sees(g.org_id)]
+
+    async def get_group(self, address: str) -> Group:
+        missing = ApiError.from_directory(NoSuchGroup(f"no group {address[:320]}"))
+        try:
+            group = await self.directory.get_group(address)
+        except (NoSuchGroup, InvalidAddress):
+            raise missing from None
+        if not self.principal.sees(group.org_id):
+            raise missing
+        return group
+
+    async def create_group(self, address: str, name: str = "") -> Group:
+        self.principal.require_write()
+        await self._domain_in_scope(address, "address")
+        group = await self._write(lambda: self.directory.add_group(address, name), "address")
+        await self.audit("group.create", group.address, group.org_id, {"name": name})
+        return group
+
+    async def delete_group(self, address: str) -> None:
+        group = await self.get_group(address)
+        await self._write(lambda: self.directory.del_group(group.address))
+        await self.audit("group.delete", group.address, group.org_id)
+
+    async def add_member(self, address: str, member: str) -> Group:
+        group = await self.get_group(address)
+        await self._write(lambda: self.directory.add_member(group.address, member), "address")
+        await self.audit("group.member.add", group.address, group.org_id, {"member": member})
+        return await self.get_group(group.address)
+
+    async def del_member(self, address: str, member: str) -> Group:
+        group = await self.get_group(address)
+        await self._write(lambda: self.directory.del_member(group.address, member))
+        await self.audit("group.member.delete", group.address, group.org_id, {"member": member})
+        return await self.get_group(group.address)
+
+    # ------------------------------------------------------------------ administrators
+
+    async def list_admins(self) -> list[Admin]:
+        admins = await self.directory.list_admins()
+        if self.principal.is_system:
+            return admins
+        return [a for a in admins if a.org_id is not None and self.principal.sees(a.org_id)]
+
+    async def create_admin(
+        self, name: str, password: str, role: str = "system", org: str | None = None, read_only: bool = False
+    ) -> Admin:
+        self.principal.require_system()
+        admin = await self._write(
+            lambda: self.directory.add_admin(name, password, role=role, org=org, read_only=read_only),
+            "org" if org is not None else "name",
+        )
+        await self.audit("admin.create", admin.name, admin.org_id, {"role": role, "read_only": read_only})
+        return admin
+
+    async def delete_admin(self, name: str) -> None:
+        self.principal.require_system()
+        if name.lower() == self.principal.name:
+            raise ApiError(409, "conflict", "an administrator cannot delete itself")
+        await self._write(lambda: self.directory.del_admin(name))
+        await self.audit("admin.delete", name.lower())
+
+    # ------------------------------------------------------------------ tokens
+
+    async def list_tokens(self) -> list[ApiToken]:
+        return await self.tokens.list(None if self.principal.is_system else self.principal.admin.id)
+
+    async def create_token(self, name: str, expires: int | None, admin: str | None = None) -> tuple[str, ApiToken]:
+        """A token for the caller (or, for a system admin, for ``admin``); the secret is returned once."""
+        owner = self.principal.name if admin is None else admin
+        if owner.lower() != self.principal.name:
+            self.principal.require_system()
+        try:
+            # No require_write: a read-only admin needs a token to read with, and it grants no more.
+            with field("name"):
+                secret, token = await self.tokens.create(owner, name, expires)
+        except ApiError as exc:
+            if exc.status == 404:
+                raise ApiError(422, "invalid", str(exc), "admin") from exc
+            if exc.status == 422 and "expiry" in exc.message:
+                exc.field = "expires"
+            raise
+        await self.audit("token.create", f"{token.admin}/{token.id}", None, {"name": name, "expires": expires})
+        return secret, token
+
+    async def delete_token(self, token_id: int) -> None:
+        missing = ApiError.from_directory(NoSuchToken(f"no API token {token_id}"))
+        try:
+            token = await self.tokens.get(token_id)
+        except NoSuchToken:
+            raise missing from None
+        if not self.principal.is_system and token.admin_id != self.principal.admin.id:
+            raise missing
+        await self.tokens.delete(token_id)
+        await self.audit("token.delete", f"{token.admin}/{token.id}", None, {"name": token.name})
+
+    # ------------------------------------------------------------------ audit
+
+    async def audit_entries(self, **filters: Any) -> list[AuditEntry]:
+        return await self.audit_log.entries(org_ids=self.principal.org_ids, **filters)
+
+
+def _guess_field(message: str, default: str) -> str:
+    """Which request field a directory validation message is about (it names the value's kind)."""
+    for key, word in (
+        ("kind", "kind"),
+        ("language", "language"),
+        ("timezone", "time zone"),
+        ("quota", "quota"),
+        ("permissions", "permissions"),
+        ("name", "name must"),
+        ("password", "password"),
+    ):
+        if word in message:
+            return key
+    return default
+
+
+__all__ = ["Actions", "NoSuchAdmin", "generate_password"]

@@ -1,0 +1,1 @@
+"""Operations: server health (CPU, memory, disk, listeners) and the Prometheus metrics registry."""
