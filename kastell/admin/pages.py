@@ -1,0 +1,287 @@
+"""The console's page handlers: read through ``Actions``, render a template; POST, then redirect.
+
+A failed change re-renders the page with the error next to the field it
+names (``ApiError.field``) and the HTTP status the API would have answered.
+A generated password is rendered into the answer of the POST that made it,
+never put into a redirect URL (it would end up in history and logs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, get_args
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from kastell.api.actions import generate_password
+from kastell.api.dns import domain_records
+from kastell.api.errors import ApiError
+from kastell.api.models import PermissionName, permission_bits, permission_names
+from kastell.config import parse_size
+from kastell.ops.health import health
+from kastell.store import stats
+
+if TYPE_CHECKING:
+    from kastell.admin.console import Console
+
+PAGE = 50  # rows per page on list pages
+PERMISSIONS = list(get_args(PermissionName))
+
+
+def _redirect(path: str) -> Response:
+    return RedirectResponse(path, status_code=303)
+
+
+def _failure(exc: ApiError) -> dict[str, Any]:
+    return {"error": exc.message, "error_field": exc.field}
+
+
+def _size_field(text: str, name: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise ApiError(422, "invalid", f"{name}: {exc}", name) from exc
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+async def dashboard(_request: Request, c: Console) -> Response:
+    db = c.app.kastell.db
+    summary, storage, recent = await asyncio.gather(
+        stats.totals(db, c.principal.org_ids),
+        stats.storage_by_domain(db, c.principal.org_ids),
+        c.actions.audit_entries(limit=10),
+    )
+    biggest = max((row.bytes_used for row in storage), default=0) or 1
+    return c.render(
+        "dashboard.html",
+        summary=summary,
+        storage=storage,
+        biggest=biggest,
+        recent=recent,
+        health=health(c.app.kastell),
+    )
+
+
+async def health_panel(_request: Request, c: Console) -> Response:
+    return c.render("health_panel.html", health=health(c.app.kastell))
+
+
+# ---------------------------------------------------------------- domains
+
+
+async def domains(request: Request, c: Console) -> Response:
+    context: dict[str, Any] = {"form": {}}
+    if request.method == "POST":
+        form = await c.form()
+        try:
+            made = await c.actions.add_domain(
+                form.get("name", ""), org=form.get("org") or None, alias_of=form.get("alias_of") or None
+            )
+        except ApiError as exc:
+            context |= _failure(exc) | {"form": form, "status": exc.status}
+        else:
+            return _redirect(f"/admin/domains/{quote(made.name)}?created=1")
+    listed = await c.actions.list_domains()
+    storage = {row.domain: row for row in await stats.storage_by_domain(c.app.kastell.db, c.principal.org_ids)}
+    return c.render(
+        "domains.html",
+        context.pop("status", 200),
+        domains=listed,
+        storage=storage,
+        orgs=await c.actions.list_orgs(),
+        **context,
+    )
+
+
+async def domain(request: Request, c: Console, error: ApiError | None = None) -> Response:
+    from kastell.mail.dkim import DkimKeys
+
+    try:
+        found = await c.actions.get_domain(request.path_params["name"])
+    except ApiError as exc:
+        return c.render("message.html", exc.status, title="Not found", text=exc.message)
+    keys = await DkimKeys(c.app.kastell.db).active(found.name)
+    hostname = c.app.kastell.settings.config.server.hostname
+    records = domain_records(found.name, hostname, [(k.dns_name(), k.dns_text()) for k in keys])
+    users = await c.actions.list_users(found.name) if found.alias_of is None else []
+    return c.render(
+        "domain.html",
+        error.status if error else 200,
+        domain=found,
+        records=records,
+        users=users[:PAGE],
+        user_count=len(users),
+        created=request.query_params.get("created"),
+        **(_failure(error) if error else {}),
+    )
+
+
+async def domain_delete(request: Request, c: Console) -> Response:
+    try:
+        await c.actions.del_domain(request.path_params["name"])
+    except ApiError as exc:
+        return await domain(request, c, exc)
+    return _redirect("/admin/domains")
+
+
+# ---------------------------------------------------------------- users
+
+
+async def users(request: Request, c: Console) -> Response:
+    context: dict[str, Any] = {"form": {}}
+    if request.method == "POST":
+        form = await c.form()
+        password = form.get("password") or None
+        generated = generate_password() if password is None and form.get("kind", "user") == "user" else None
+        try:
+            made = await c.actions.create_user(
+                form.get("address", ""),
+                password or generated,
+                name=form.get("name", ""),
+                quota=_size_field(form.get("quota", ""), "quota"),
+                kind=form.get("kind", "user"),
+            )
+        except ApiError as exc:
+            context |= _failure(exc) | {"form": form, "status": exc.status}
+        else:
+            return await _user_page(c, made.address, notice=f"Created {made.address}.", generated=generated)
+    q = request.query_params.get("q", "").strip().lower()
+    domain_filter = request.query_params.get("domain") or None
+    try:
+        offset = max(0, int(request.query_params.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    try:
+        accounts = await c.actions.list_users(domain_filter)
+    except ApiError as exc:
+        return c.render("message.html", exc.status, title="Not found", text=exc.message)
+    if q:
+        accounts = [a for a in accounts if q in a.address or q in a.name.lower()]
+    window = accounts[offset : offset + PAGE]
+    listing: dict[str, Any] = {
+        "accounts": window,
+        "total": len(accounts),
+        "offset": offset,
+        "next": offset + PAGE if offset + PAGE < len(accounts) else None,
+        "previous": max(0, offset - PAGE) if offset else None,
+        "q": q,
+        "domain_filter": domain_filter or "",
+    }
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "user-rows":
+        return c.render("users_rows.html", **listing)  # live search: only the table body
+    domains_in_scope = [d for d in await c.actions.list_domains() if d.alias_of is None]
+    return c.render("users.html", context.pop("status", 200), domains=domains_in_scope, **listing, **context)
+
+
+async def _user_page(
+    c: Console,
+    ref: str,
+    *,
+    status: int = 200,
+    notice: str | None = None,
+    generated: str | None = None,
+    error: ApiError | None = None,
+) -> Response:
+    try:
+        account = await c.actions.get_user(ref)
+    except ApiError as exc:
+        return c.render("message.html", exc.status, title="Not found", text=exc.message)
+    aliases = await c.actions.user_aliases(str(account.id))
+    usage = await stats.storage_by_account(c.app.kastell.db, address=account.address, limit=1)
+    return c.render(
+        "user.html",
+        error.status if error else status,
+        account=account,
+        aliases=aliases,
+        usage=usage[0] if usage else None,
+        permissions=PERMISSIONS,
+        granted=set(permission_names(account.permissions)),
+        notice=notice,
+        generated=generated,
+        **(_failure(error) if error else {}),
+    )
+
+
+async def user(request: Request, c: Console) -> Response:
+    address = request.path_params["address"]
+    if request.method == "GET":
+        return await _user_page(c, address)
+    form = await request.form()
+    try:
+        changes: dict[str, Any] = {
+            "name": str(form.get("name", "")),
+            "status": str(form.get("status", "active")),
+            "permissions": permission_bits([str(p) for p in form.getlist("permissions") if p in PERMISSIONS]),
+        }
+        quota = _size_field(str(form.get("quota", "")), "quota")
+        changes["quota"] = 0 if quota is None else quota
+        await c.actions.update_user(address, changes)
+    except ApiError as exc:
+        return await _user_page(c, address, error=exc)
+    return await _user_page(c, address, notice="Saved.")
+
+
+async def user_password(request: Request, c: Console) -> Response:
+    form = await c.form()
+    try:
+        _account, generated = await c.actions.reset_password(
+            request.path_params["address"], form.get("password") or None
+        )
+    except ApiError as exc:
+        return await _user_page(c, request.path_params["address"], error=exc)
+    return await _user_page(c, request.path_params["address"], notice="Password changed.", generated=generated)
+
+
+async def user_delete(request: Request, c: Console) -> Response:
+    try:
+        await c.actions.delete_user(request.path_params["address"])
+    except ApiError as exc:
+        return await _user_page(c, request.path_params["address"], error=exc)
+    return _redirect("/admin/users")
+
+
+# ---------------------------------------------------------------- groups and audit
+
+
+async def groups(request: Request, c: Console) -> Response:
+    context: dict[str, Any] = {"form": {}}
+    if request.method == "POST":
+        form = await c.form()
+        try:
+            if form.get("member"):
+                await c.actions.add_member(form.get("group", ""), form["member"])
+            else:
+                await c.actions.create_group(form.get("address", ""), form.get("name", ""))
+        except ApiError as exc:
+            context |= _failure(exc) | {"form": form, "status": exc.status}
+        else:
+            return _redirect("/admin/groups")
+    listed = await c.actions.list_groups()
+    return c.render("groups.html", context.pop("status", 200), groups=listed, **context)
+
+
+async def audit(request: Request, c: Console) -> Response:
+    params = request.query_params
+    try:
+        cursor = int(params["cursor"]) if params.get("cursor") else None
+    except ValueError:
+        cursor = None
+    entries = await c.actions.audit_entries(
+        actor=params.get("actor") or None, action=params.get("action") or None, before_id=cursor, limit=PAGE + 1
+    )
+    more = len(entries) > PAGE
+    entries = entries[:PAGE]
+    return c.render(
+        "audit.html",
+        entries=entries,
+        next_cursor=entries[-1].id if more else None,
+        actor=params.get("actor", ""),
+        action=params.get("action", ""),
+    )

@@ -1,0 +1,122 @@
+"""The console's login session and CSRF protection.
+
+Theory of operation. The session is a cookie signed with a key kept in the
+data directory (``admin-session.key``, mode 0600, made on first use): the
+server keeps no session table, and a restart keeps administrators logged in.
+The cookie holds the admin's name, a per-session CSRF token and the login
+time; it is HttpOnly (scripts cannot read it), SameSite=Strict (no other site
+can make the browser send it), Secure when served over HTTPS, and scoped to
+``/admin``. It expires after ``MAX_AGE`` seconds.
+
+Every state-changing request (POST) must carry the session's CSRF token, as
+the form field ``csrf`` or the ``X-CSRF-Token`` header (htmx sends it from
+``hx-headers``). SameSite=Strict already stops cross-site posts in current
+browsers; the token also covers older browsers and same-site attackers (a
+hostile page on a sibling subdomain). The login form, which has no session
+yet, uses a double-submit token: a random value in a short-lived cookie that
+the form must repeat.
+
+Each request re-reads the administrator from the directory, so deleting an
+admin or changing its role takes effect at once, not at cookie expiry.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import Response
+
+COOKIE = "kastell_admin"
+LOGIN_COOKIE = "kastell_login"
+PATH = "/admin"
+MAX_AGE = 8 * 3600  # a working day; then log in again
+LOGIN_MAX_AGE = 3600
+KEY_FILE = "admin-session.key"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    admin: str
+    csrf: str
+
+
+def load_key(data_dir: Path) -> bytes:
+    """The signing key, made (0600) on first use; shared by every process on this data directory."""
+    path = data_dir / KEY_FILE
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it meanwhile: use theirs
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    return key
+
+
+class Sessions:
+    def __init__(self, key: bytes) -> None:
+        self._signer = URLSafeTimedSerializer(key, salt="kastell-admin-session")
+
+    def read(self, request: Request) -> Session | None:
+        raw = request.cookies.get(COOKIE)
+        if not raw:
+            return None
+        try:
+            data = self._signer.loads(raw, max_age=MAX_AGE)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("a"), str) or not isinstance(data.get("c"), str):
+            return None
+        return Session(admin=data["a"], csrf=data["c"])
+
+    def start(self, request: Request, response: Response, admin: str) -> None:
+        value = self._signer.dumps({"a": admin, "c": secrets.token_urlsafe(24)})
+        _set(request, response, COOKIE, value, MAX_AGE)
+        response.delete_cookie(LOGIN_COOKIE, path=PATH)
+
+    def end(self, response: Response) -> None:
+        response.delete_cookie(COOKIE, path=PATH)
+
+
+def login_token(request: Request) -> str:
+    """The double-submit token of the login form (the browser's, if it has a sane one)."""
+    token = request.cookies.get(LOGIN_COOKIE)
+    if not token or len(token) > 100:
+        token = secrets.token_urlsafe(24)
+    return token
+
+
+def set_login_token(request: Request, response: Response, token: str) -> None:
+    _set(request, response, LOGIN_COOKIE, token, LOGIN_MAX_AGE)
+
+
+def check_login_token(request: Request, submitted: str) -> bool:
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    return bool(expected) and hmac.compare_digest(expected.encode(), submitted.encode())
+
+
+def check_csrf(session: Session, request: Request, submitted: str | None) -> bool:
+    token = submitted or request.headers.get("x-csrf-token") or ""
+    return hmac.compare_digest(session.csrf.encode(), token.encode())
+
+
+def _set(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
