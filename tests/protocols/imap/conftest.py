@@ -1,8 +1,10 @@
 """A real Kastell IMAP server on loopback, in a background thread's event loop.
 
-The server is ``kastell.server.Server`` itself (every listener but imap/imaps
-off), over a data directory made by ``bootstrap.initialise``; clients are the
-real ``imaplib`` and ``imapclient`` over real sockets.
+The core is ``Kastell.open`` over a data directory made by
+``bootstrap.initialise``; the imap and imaps listeners are started through the
+listener contract (``kastell.protocols.imap.server.listen`` with a
+``ListenSpec``), exactly as ``kastell.server`` does, without the HTTP side.
+Clients are the real ``imaplib`` and ``imapclient`` over real sockets.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import pytest
 
 from kastell.bootstrap import initialise
 from kastell.config import SERVICES, Config, Settings, load
-from kastell.server import Server
+from kastell.app import Kastell
+from kastell.listeners import ListenSpec
+from kastell.protocols.imap.server import ImapListener, listen
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
@@ -42,15 +46,16 @@ class ImapServer:
     port: int
     tls_port: int
     loop: asyncio.AbstractEventLoop
-    server: Server
+    core: Kastell
+    listeners: list[ImapListener]
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the server's loop (to reach the store directly)."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
 
     @property
-    def app(self) -> Any:
-        return self.server.app
+    def app(self) -> Kastell:
+        return self.core
 
     def client(self, user: str = ALICE) -> imaplib.IMAP4:
         client = imaplib.IMAP4(self.host, self.port, timeout=30)
@@ -83,16 +88,26 @@ def start_server(data: Path, max_message: str = "20M") -> tuple[ImapServer, thre
     port, tls_port = free_port(), free_port()
     settings = _settings(data, port, tls_port, max_message)
     loop = asyncio.new_event_loop()
-    server = Server(settings)
     ready = threading.Event()
     failure: list[BaseException] = []
+    started: list[Any] = []
+
+    async def start() -> None:
+        app = await Kastell.open(settings)
+        started.append(app)
+        for service, number in (("imap", port), ("imaps", tls_port)):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", number))
+            sock.listen(1024)
+            sock.setblocking(False)
+            started.append(await listen(app, ListenSpec(service, sock, app.tls_context, service == "imaps")))
 
     def main() -> None:
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(server.start())
-            assert server.app is not None
-            directory = server.app.directory
+            loop.run_until_complete(start())
+            directory = started[0].directory
             loop.run_until_complete(directory.add_domain("example.org"))
             for user in (ALICE, BOB):
                 loop.run_until_complete(directory.add_user(user, PASSWORD, name=user.split("@")[0].title()))
@@ -108,11 +123,16 @@ def start_server(data: Path, max_message: str = "20M") -> tuple[ImapServer, thre
     ready.wait(60)
     if failure:
         raise failure[0]
-    return ImapServer(data, "127.0.0.1", port, tls_port, loop, server), thread
+    return ImapServer(data, "127.0.0.1", port, tls_port, loop, started[0], started[1:]), thread
 
 
 def stop_server(imap: ImapServer, thread: threading.Thread) -> None:
-    asyncio.run_coroutine_threadsafe(imap.server.stop(), imap.loop).result(30)
+    async def stop() -> None:
+        for listener in imap.listeners:
+            await listener.stop(2)
+        await imap.core.close()
+
+    asyncio.run_coroutine_threadsafe(stop(), imap.loop).result(30)
     imap.loop.call_soon_threadsafe(imap.loop.stop)
     thread.join(10)
     imap.loop.close()
