@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from kastell.protocols.dav.context import BASE, Context
 from kastell.protocols.dav.errors import DavError
-from kastell.store import folderprops
+from kastell.store import calendar, folderprops
 from kastell.store.errors import NoSuchFolder, NoSuchItem
 from kastell.store.model import Folder, Item
 
@@ -67,6 +67,7 @@ class Resource:
     props: dict[str, Any] = field(default_factory=dict)  # folder bag (collection) or item bag (file)
     folder_props: dict[str, Any] = field(default_factory=dict)  # the bag of the folder (objects too)
     extra: Any = None  # a GAL entry
+    same_uid: tuple[Item, ...] | None = None  # members with the UID asked for at resolve time
 
     @property
     def exists(self) -> bool:
@@ -136,7 +137,11 @@ async def find_item(ctx: Context, folder: Folder, name: str) -> Item | None:
     try:
         return await ctx.mailbox.item_by_name(folder.id, name)
     except NoSuchItem:
-        pass
+        return await _nameless(ctx, folder, name)
+
+
+async def _nameless(ctx: Context, folder: Folder, name: str) -> Item | None:
+    """An item without a resource name, addressed as ``kastell-<id>.<ext>``."""
     m = _NAMELESS.fullmatch(name)
     if m:
         try:
@@ -156,11 +161,20 @@ async def folder_in_space(ctx: Context, space: str, path: str) -> Folder | None:
     return folder if folder.folder_class in SPACE_CLASSES[space] else None
 
 
-async def resolve(ctx: Context, segments: list[str]) -> Resource:
+async def _located(ctx: Context, space: str, path: str, name: str | None, uid: str | None) -> calendar.Located:
+    found = await calendar.locate(ctx.mailbox, path, name, uid)
+    if found.folder is not None and found.folder.folder_class not in SPACE_CLASSES[space]:
+        return calendar.Located(None, {}, None, ())
+    return found
+
+
+async def resolve(ctx: Context, segments: list[str], uid: str | None = None) -> Resource:
     """The resource at these (decoded) path segments below /dav.
 
     Raises 404 for what cannot exist, 403 for another user's home. A missing object
     in an existing collection resolves (``exists`` False) so PUT/MKCOL can create it.
+    ``uid``: also find the members carrying this object UID (``same_uid``), in the
+    same read (PUT's no-uid-conflict check).
     """
     n = len(segments)
     if n == 0:
@@ -193,32 +207,51 @@ async def resolve(ctx: Context, segments: list[str]) -> Resource:
             return Resource(OBJECT, gal.path + seg(rest[1]), head, owner, name=rest[1], gal=True)
         raise DavError(404)
     if head == "files":
-        folder = await folder_in_space(ctx, head, "/".join(rest))
-        if folder is not None:
-            props = (await load_props(ctx, [folder]))[folder.id]
+        whole = await _located(ctx, head, "/".join(rest), None, None)
+        if whole.folder is not None:
             return Resource(
-                COLLECTION, folder_href(head, owner, folder), head, owner, folder, props=props, folder_props=props
+                COLLECTION,
+                folder_href(head, owner, whole.folder),
+                head,
+                owner,
+                whole.folder,
+                props=whole.props,
+                folder_props=whole.props,
             )
-        parent_path, name = rest[:-1], rest[-1]
-        if not parent_path:
-            return Resource(OBJECT, home.path + seg(name), head, owner, name=name)  # a missing top collection
-    else:
         if len(rest) == 1:
-            folder = await folder_in_space(ctx, head, rest[0])
-            if folder is None:
-                return Resource(OBJECT, home.path + seg(rest[0]), head, owner, name=rest[0])
-            props = (await load_props(ctx, [folder]))[folder.id]
-            return Resource(COLLECTION, folder_href(head, owner, folder), head, owner, folder, props=props)
-        if len(rest) != 2:
-            raise DavError(404)
-        parent_path, name = rest[:1], rest[1]
-    folder = await folder_in_space(ctx, head, "/".join(parent_path))
-    if folder is None:
+            return Resource(OBJECT, home.path + seg(rest[0]), head, owner, name=rest[0])  # a missing top collection
+    elif len(rest) == 1:
+        found = await _located(ctx, head, rest[0], None, None)
+        if found.folder is None:
+            return Resource(OBJECT, home.path + seg(rest[0]), head, owner, name=rest[0])
+        return Resource(
+            COLLECTION,
+            folder_href(head, owner, found.folder),
+            head,
+            owner,
+            found.folder,
+            props=found.props,
+            folder_props=found.props,
+        )
+    elif len(rest) != 2:
+        raise DavError(404)
+    parent_path, name = "/".join(rest[:-1]), rest[-1]
+    found = await _located(ctx, head, parent_path, name, uid)
+    if found.folder is None:
         raise DavError(409 if head == "files" else 404, None, "no such collection")
-    props = (await load_props(ctx, [folder]))[folder.id]
-    parent = Resource(COLLECTION, folder_href(head, owner, folder), head, owner, folder, props=props)
-    item = await find_item(ctx, folder, name)
-    res = Resource(OBJECT, parent.path + seg(name), head, owner, folder, item, name, folder_props=props)
+    folder = found.folder
+    item = found.item if found.item is not None else await _nameless(ctx, folder, name)
+    res = Resource(
+        OBJECT,
+        folder_href(head, owner, folder) + seg(name),
+        head,
+        owner,
+        folder,
+        item,
+        name,
+        folder_props=found.props,
+        same_uid=found.same_uid if uid is not None else None,
+    )
     if item is not None and head == "files":
         res.props = await ctx.mailbox.props(item.id)
     return res

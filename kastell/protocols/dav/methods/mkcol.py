@@ -78,7 +78,9 @@ async def handle(ctx: Context, segments: list[str]) -> Response:
     try:
         folder = await ctx.mailbox.create_folder(path, folder_class)
     except FolderExists as exc:
-        raise DavError(405, None, "a folder of that name exists") from exc
+        # The folder tree is shared by every protocol: a mail folder or a calendar may
+        # already hold this name though it is not visible in this DAV space.
+        raise DavError(409, None, "a folder of that name exists (mail, calendar or contacts)") from exc
     except (InvalidFolderName, ValueError) as exc:
         raise DavError(403, None, str(exc)) from exc
     values = {k: v for k, v in values.items() if v is not None}

@@ -29,7 +29,8 @@ MAX_FILE = 64 * 1024 * 1024
 
 async def _uid_conflict(ctx: Context, res: r.Resource, uid: str, ns: str) -> None:
     assert res.folder is not None
-    for other in await calendar.uid_in_use(ctx.mailbox, res.folder.id, uid):
+    same = res.same_uid if res.same_uid is not None else await calendar.uid_in_use(ctx.mailbox, res.folder.id, uid)
+    for other in same:
         if res.item is None or other.id != res.item.id:
             raise DavError(409, qn(ns, "no-uid-conflict"), f"UID in use by {r.item_name(other)}")
 
@@ -76,8 +77,21 @@ async def store(
     return 201, f'"{appended.change_num}"'
 
 
+def _early_uid(segments: list[str], body: bytes) -> str | None:
+    """The object UID of a calendar/address-book upload, read before the lookup so that
+    the no-uid-conflict check rides in the same read as the URL (a PUT's hot path)."""
+    if len(segments) != 4 or segments[0] not in ("calendars", "addressbooks"):
+        return None
+    try:
+        if segments[0] == "calendars":
+            return ical.validate(body)[1]
+        return vcard.validate(body)[1]
+    except ValueError:
+        return None  # store() reports it with the right precondition
+
+
 async def handle(ctx: Context, segments: list[str]) -> Response:
-    res = await r.resolve(ctx, segments)
+    res = await r.resolve(ctx, segments, uid=_early_uid(segments, ctx.body))
     if res.is_collection:
         raise DavError(405, None, "cannot PUT to a collection")
     if res.folder is None and not res.gal:
