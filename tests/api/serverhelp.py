@@ -31,7 +31,7 @@ class AdminServer:
         return httpx.Client(base_url=self.base + "/api/v1", headers=headers, timeout=30, **options)  # type: ignore[arg-type]
 
 
-def start(tmp: Path) -> AdminServer:
+def start(tmp: Path, services: tuple[str, ...] = ("http",)) -> AdminServer:
     data = tmp / "data"
     made = kastell(data, "init", "--no-demo")
     assert made.returncode == 0, made.stderr
@@ -39,7 +39,7 @@ def start(tmp: Path) -> AdminServer:
         config.write(f"\n[auth]\nfailure_delay_seconds = 0\naccount_failures = {ACCOUNT_FAILURES}\n")
     added = kastell(data, "admin", "add", "root", "--password-stdin", stdin=ROOT_PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
-    server = RunningServer(data, services=("http",))
+    server = RunningServer(data, services=services)
     try:
         server.wait_ready()
         base = f"http://127.0.0.1:{server.ports['http']}"
