@@ -89,7 +89,9 @@ def queue_show(message_id: int, source: bool) -> None:
     click.echo(f"id:       {message.id}\nsender:   <{message.sender}>\nsize:     {message.size}")
     click.echo(f"queued:   {_when(message.created)}\nexpires:  {_when(message.expires)}")
     for r in message.recipients:
-        click.echo(f"  <{r.recipient}> {r.status} attempts={r.attempts} next={_when(r.next_attempt)} host={r.remote or '-'}")
+        click.echo(
+            f"  <{r.recipient}> {r.status} attempts={r.attempts} next={_when(r.next_attempt)} host={r.remote or '-'}"
+        )
         if r.last_error:
             click.echo(f"      last: {r.last_error}")
 
@@ -157,7 +159,7 @@ def domain_dkim(domain: str) -> None:
     for key in run_with_app(work):
         text = key.dns_text()
         # TXT strings are at most 255 octets (RFC 1035 3.3.14): split the RSA key for zone files.
-        chunks = " ".join(f'"{text[i:i + 250]}"' for i in range(0, len(text), 250))
+        chunks = " ".join(f'"{text[i : i + 250]}"' for i in range(0, len(text), 250))
         click.echo(f"{key.dns_name()}. IN TXT ( {chunks} )")
 
 

@@ -33,7 +33,9 @@ _active: contextvars.ContextVar[Resolver] = contextvars.ContextVar("kastell_spf_
 _psl: PublicSuffixList | None = None
 
 
-def _spf_dns(name: str, qtype: str, strict: object = True, timeout: object = 20) -> list[tuple[tuple[str, str], object]]:
+def _spf_dns(
+    name: str, qtype: str, strict: object = True, timeout: object = 20
+) -> list[tuple[tuple[str, str], object]]:
     """pyspf's ``DNSLookup`` contract, answered by the resolver of the current check."""
     resolver = _active.get()
     try:
@@ -60,8 +62,13 @@ def org_domain(domain: str) -> str:
     global _psl
     if _psl is None:
         _psl = PublicSuffixList()
-    found = _psl.get_public_suffix(domain.lower().rstrip("."), strict=False)
-    return str(found) if found else domain.lower()
+    domain = domain.lower().rstrip(".")
+    found = _psl.get_sld(domain, strict=False)
+    if not found or "." not in found:
+        # A TLD the list does not know (".example", ".test"): the default rule "*" (PSL
+        # algorithm step 2) makes the TLD the suffix, so the org domain has two labels.
+        return ".".join(domain.split(".")[-2:])
+    return str(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +175,9 @@ def check(
     dkim_results = verify(message, resolver)
     author = from_domain(message)
     dmarc_result, policy, disposition = check_dmarc(author, spf_result, spf_domain, dkim_results, resolver)
-    parts = [f"spf={spf_result} smtp.{'helo' if null_sender else 'mailfrom'}={_value(spf_domain if null_sender else mail_from)}"]
+    parts = [
+        f"spf={spf_result} smtp.{'helo' if null_sender else 'mailfrom'}={_value(spf_domain if null_sender else mail_from)}"
+    ]
     if dkim_results:
         parts += [f"dkim={r.result} header.d={_value(r.domain)} header.s={_value(r.selector)}" for r in dkim_results]
     else:

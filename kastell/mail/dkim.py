@@ -59,7 +59,9 @@ class DkimKey:
             return self.private_key.encode()
         key = serialization.load_pem_private_key(self.private_key.encode(), password=None)
         assert isinstance(key, ed25519.Ed25519PrivateKey)
-        raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+        raw = key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
         return base64.b64encode(raw)
 
 
@@ -68,13 +70,17 @@ def generate(domain: str, algorithm: str, selector: str) -> DkimKey:
     if algorithm == "ed25519-sha256":
         ed = ed25519.Ed25519PrivateKey.generate()
         public = ed.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        pem = ed.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        pem = ed.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     elif algorithm == "rsa-sha256":
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         public = key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     else:
         raise ValueError(f"unknown DKIM algorithm {algorithm}")
     return DkimKey(domain, selector, algorithm, pem.decode(), base64.b64encode(public).decode())

@@ -129,7 +129,11 @@ class StaticResolver:
         raise NoSuchDomain(name)
 
     def txt(self, name: str) -> list[bytes]:
-        return [v.encode() if isinstance(v, str) else bytes(v) for v in self.lookup(name, "TXT") if isinstance(v, str | bytes)]
+        return [
+            v.encode() if isinstance(v, str) else bytes(v)
+            for v in self.lookup(name, "TXT")
+            if isinstance(v, str | bytes)
+        ]
 
     def mx(self, name: str) -> list[tuple[int, str]]:
         found: list[tuple[int, str]] = []

@@ -85,7 +85,7 @@ async def deliver_group(
     for ip, port, name in targets:
         try:
             return await _attempt(app, ip, port, name, sender, recipients, source)
-        except (OSError, aiosmtplib.SMTPException, asyncio.TimeoutError, ssl.SSLError) as exc:
+        except (TimeoutError, OSError, aiosmtplib.SMTPException, ssl.SSLError) as exc:
             log.info("delivery to %s (%s:%d) failed: %s", name, ip, port, exc)
             last = (451, f"4.4.1 Connection to {name} failed: {str(exc)[:200]}", name)
     return {r: last for r in recipients}
@@ -134,5 +134,5 @@ async def _attempt(
     finally:
         try:
             await client.quit()
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
             client.close()

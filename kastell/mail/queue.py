@@ -80,7 +80,13 @@ class Queue:
         self.wakeup = asyncio.Event()
 
     async def enqueue(
-        self, sender: str, recipients: list[str], source: bytes, *, org_id: int | None = None, account_id: int | None = None
+        self,
+        sender: str,
+        recipients: list[str],
+        source: bytes,
+        *,
+        org_id: int | None = None,
+        account_id: int | None = None,
     ) -> int:
         """Queue ``source`` for ``recipients`` (durably: blob, then one transaction); the message id."""
         ref = await self.app.blobs.put(source)
@@ -89,8 +95,13 @@ class Queue:
         async with self.app.db.write() as conn:
             result = await conn.execute(
                 insert(s.queue_messages).values(
-                    org_id=org_id, sender=sender, blob_id=ref.id, size=ref.size,
-                    created=now, expires=now + lifetime, account_id=account_id,
+                    org_id=org_id,
+                    sender=sender,
+                    blob_id=ref.id,
+                    size=ref.size,
+                    created=now,
+                    expires=now + lifetime,
+                    account_id=account_id,
                 )  # fmt: skip
             )
             assert result.inserted_primary_key is not None
@@ -98,7 +109,12 @@ class Queue:
             await conn.execute(
                 insert(s.queue_recipients),
                 [
-                    {"message_id": message_id, "recipient": r, "domain": r.rpartition("@")[2].lower(), "next_attempt": now}
+                    {
+                        "message_id": message_id,
+                        "recipient": r,
+                        "domain": r.rpartition("@")[2].lower(),
+                        "next_attempt": now,
+                    }
                     for r in dict.fromkeys(recipients)
                 ],
             )
@@ -117,7 +133,9 @@ class Queue:
                 return None
             rcpts = await conn.execute(select(s.queue_recipients).where(R.message_id == message_id).order_by(R.id))
             recipients = tuple(
-                QueuedRecipient(r.id, r.recipient, r.domain, r.status, r.attempts, r.next_attempt, r.last_error, r.remote)
+                QueuedRecipient(
+                    r.id, r.recipient, r.domain, r.status, r.attempts, r.next_attempt, r.last_error, r.remote
+                )
                 for r in rcpts
             )
         return QueuedMessage(row.id, row.sender, row.size, row.created, row.expires, row.blob_id, recipients)
@@ -232,7 +250,9 @@ class QueueRunner:
                 if not due:
                     return
                 source = await self.app.blobs.get(message.blob_id)
-                results = await deliver_group(self.app, self.resolver(), message.sender, [r.recipient for r in due], source)
+                results = await deliver_group(
+                    self.app, self.resolver(), message.sender, [r.recipient for r in due], source
+                )
                 await self._record(message, due, results)
         except Exception:
             log.exception("delivery of queue message %s to %s failed", message_id, domain)
@@ -295,6 +315,8 @@ class QueueRunner:
             if message is None:
                 continue
             pending = [r for r in message.recipients if r.status == "pending"]
+            if pending and not any(r.attempts for r in pending):
+                continue  # not tried yet: the warning would have no reason to give
             async with self.app.db.write() as conn:
                 await conn.execute(update(s.queue_messages).where(M.id == message_id).values(delay_warned=True))
             if pending and message.sender != "<>":

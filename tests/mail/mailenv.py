@@ -43,7 +43,9 @@ class SinkHandler:
     data_reply: str = "250 2.0.0 OK sunk"
     tls_seen: list[bool] = field(default_factory=list)
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         reply = self.rcpt_reply.get(address.lower())
         if reply:
             return reply

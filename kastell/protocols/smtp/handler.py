@@ -198,7 +198,9 @@ class Handler:
         base = "LMTP" if self.policy.lmtp else "ESMTP" if session.extended_smtp else "SMTP"
         return base + ("S" if server.tls_active else "") + ("A" if session.authenticated else "")
 
-    async def _submission(self, server: KastellSMTP, session: Session, envelope: KastellEnvelope, content: bytes) -> str:
+    async def _submission(
+        self, server: KastellSMTP, session: Session, envelope: KastellEnvelope, content: bytes
+    ) -> str:
         account = session.auth_data
         assert isinstance(account, Account)
         try:
@@ -258,7 +260,9 @@ class Handler:
             else:
                 replies.append(Reply(250, "2.0.0 OK delivered"))
                 if failures:
-                    await self._bounce(sender, content, [(o.recipient.address, o.reply) for o in outcomes if not o.reply.ok])
+                    await self._bounce(
+                        sender, content, [(o.recipient.address, o.reply) for o in outcomes if not o.reply.ok]
+                    )
         outside = [a for check in envelope.checks for a in check.outside]
         if outside:
             await self.mail.queue.enqueue(sender, outside, message)

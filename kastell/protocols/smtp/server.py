@@ -137,7 +137,9 @@ class SmtpListener:
             transport.close()
         if self.server is not None:
             try:
-                await asyncio.wait_for(self.server.wait_closed(), max(0.1, deadline - asyncio.get_running_loop().time()))
+                await asyncio.wait_for(
+                    self.server.wait_closed(), max(0.1, deadline - asyncio.get_running_loop().time())
+                )
             except TimeoutError:
                 pass
 

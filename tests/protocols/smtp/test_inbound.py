@@ -7,7 +7,7 @@ import ssl
 
 import pytest
 
-from tests.mail.mailenv import MailEnv, anyio_backend, in_thread, mailenv  # noqa: F401  (fixtures)
+from tests.mail.mailenv import MailEnv, in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -113,7 +113,11 @@ async def test_quota_452_per_recipient_others_succeed(mailenv: MailEnv) -> None:
     replies = await in_thread(
         dialogue,
         mailenv.ports["smtp"],
-        [("MAIL FROM:<carol@remote.example>", None), ("RCPT TO:<bob@example.test>", None), ("RCPT TO:<alice@example.test>", None)],
+        [
+            ("MAIL FROM:<carol@remote.example>", None),
+            ("RCPT TO:<bob@example.test>", None),
+            ("RCPT TO:<alice@example.test>", None),
+        ],
     )
     assert replies[1][0] == 452 and replies[1][1].startswith(b"4.2.2")
     assert replies[2][0] == 250

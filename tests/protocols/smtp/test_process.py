@@ -96,7 +96,9 @@ def test_swaks_mx_submission_smarthost_and_queue_cli(tmp_path: Path) -> None:
         sink.handler.data_reply = "451 4.3.0 not now"
         with smtplib.SMTP("127.0.0.1", server.ports["submission"]) as client:
             client.login("alice@example.test", PASSWORD)  # loopback: allowed without TLS
-            client.sendmail("alice@example.test", ["dave@remote.example"], b"From: alice@example.test\r\nSubject: q\r\n\r\nq\r\n")
+            client.sendmail(
+                "alice@example.test", ["dave@remote.example"], b"From: alice@example.test\r\nSubject: q\r\n\r\nq\r\n"
+            )
         deadline = time.monotonic() + 20
         listed: list[Any] = []
         while time.monotonic() < deadline:

@@ -13,14 +13,11 @@ import pytest
 
 from kastell.mail.dns import StaticResolver
 from kastell.mail.transport import transport
-from tests.mail.mailenv import PASSWORD, MailEnv, Sink, anyio_backend, in_thread, start_env  # noqa: F401
+from tests.mail.mailenv import PASSWORD, MailEnv, Sink, in_thread, start_env
 
 pytestmark = pytest.mark.anyio
 
-MESSAGE = (
-    b"From: Alice <alice@example.test>\r\nTo: Dave <dave@remote.example>\r\nSubject: out\r\n"
-    b"\r\nHello Dave.\r\n"
-)
+MESSAGE = b"From: Alice <alice@example.test>\r\nTo: Dave <dave@remote.example>\r\nSubject: out\r\n\r\nHello Dave.\r\n"
 
 
 @pytest.fixture
@@ -264,3 +261,40 @@ async def test_queue_survives_restart(tmp_path: Path) -> None:
     finally:
         await server.stop()
         sink.stop()
+
+
+async def test_delay_warning_then_delivery(tmp_path: Path) -> None:
+    sink = Sink()
+    sink.start()
+    sink.handler.data_reply = "451 4.3.0 greylisted"
+    env = await start_env(tmp_path, f"[delivery]\nmx_port = {sink.port}\ndelay_warning_after = 1\n")
+    env.resolver.add("remote.example", "MX", (10, "mx.remote.example"))
+    env.resolver.add("mx.remote.example", "A", "127.0.0.1")
+    try:
+        assert await in_thread(submit, env, "alice@example.test", ["dave@remote.example"], MESSAGE) == {}
+
+        async def warned() -> bool:
+            await transport(env.app).queue.retry()
+            return bool(await env.inbox("alice@example.test"))
+
+        await wait_for(warned)
+        [dsn] = await env.inbox("alice@example.test")
+        assert b"Action: delayed" in dsn and b"Status: 4.3.0" in dsn
+        assert len(await transport(env.app).queue.list()) == 1  # still queued
+    finally:
+        await env.server.stop()
+        sink.stop()
+
+
+async def test_save_sent_copy_api(world: tuple[MailEnv, Sink]) -> None:
+    """The internal submission API other protocols use (issue item 7)."""
+    from kastell.mail.submit import submit as submit_api
+
+    env, sink = world
+    alice = await env.app.directory.get_account("alice@example.test")
+    result = await submit_api(
+        env.app, alice, "alice@example.test", ["bob@example.test", "dave@remote.example"], MESSAGE, save_sent=True
+    )
+    assert result.delivered == ("bob@example.test",) and result.queued == ("dave@remote.example",)
+    [sent] = await env.inbox("alice@example.test", "sent")
+    assert sent.endswith(MESSAGE.split(b"\r\n\r\n", 1)[1]) and b"Received:" in sent
