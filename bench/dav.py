@@ -174,7 +174,8 @@ def start_kastell(work: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     listen: list[str] = []
     for service in SERVICES:
-        listen += ["--listen", f"{service}={'127.0.0.1:%d' % port if service == 'http' else 'off'}"]
+        value = f"127.0.0.1:{port}" if service == "http" else "off"
+        listen += ["--listen", f"{service}={value}"]
     log = (work / "kastell.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "kastell", "serve", "--data", str(data), *listen], stdout=log, stderr=log, env=env

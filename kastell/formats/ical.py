@@ -142,3 +142,76 @@ def validate(source: bytes) -> tuple[str, str, Any]:
 
 
 KIND_OF_COMPONENT = {"VEVENT": "event", "VTODO": "task", "VJOURNAL": "note"}
+
+
+# ------------------------------------------------------------------ iTIP (RFC 5546)
+
+
+def address_of(value: Any) -> str:
+    """``mailto:Bob@Example.com`` → ``bob@example.com`` (calendar user addresses)."""
+    text = str(value).strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    return text.lower()
+
+
+def _attendee_list(component: Any) -> list[Any]:
+    value = component.get("ATTENDEE")
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def scheduling_info(calendar: Any) -> tuple[str | None, dict[str, str]]:
+    """(organizer address, {attendee address: PARTSTAT}) of an object, from its master."""
+    component = main_component(calendar)
+    if component is None or "ORGANIZER" not in component:
+        return None, {}
+    attendees = {
+        address_of(a): str(getattr(a, "params", {}).get("PARTSTAT", "NEEDS-ACTION")).upper()
+        for a in _attendee_list(component)
+    }
+    return address_of(component["ORGANIZER"]), attendees
+
+
+def set_partstat(source: bytes, address: str, partstat: str) -> bytes:
+    """The object with ``address``'s PARTSTAT set in every component (master and overrides)."""
+    calendar = icalendar.Calendar.from_ical(source)
+    for component in calendar.walk():
+        if component.name not in _COMPONENTS:
+            continue
+        for attendee in _attendee_list(component):
+            if address_of(attendee) == address:
+                attendee.params["PARTSTAT"] = partstat
+                attendee.params.pop("RSVP", None)
+    return bytes(calendar.to_ical())
+
+
+def itip_message(source: bytes, method: str, *, attendee: str | None = None) -> bytes:
+    """An iTIP message (RFC 5546 §3.2) built from a stored object.
+
+    ``method`` REQUEST or CANCEL carries the whole object (CANCEL with STATUS:CANCELLED);
+    REPLY carries only ``attendee``'s ATTENDEE line, as §3.2.3 requires.
+    """
+    calendar = icalendar.Calendar.from_ical(source)
+    calendar.pop("METHOD", None)
+    calendar.add("METHOD", method)
+    for component in calendar.walk():
+        if component.name not in _COMPONENTS:
+            continue
+        if method == "CANCEL":
+            component.pop("STATUS", None)
+            component.add("STATUS", "CANCELLED")
+        if method == "REPLY" and attendee is not None:
+            keep = [a for a in _attendee_list(component) if address_of(a) == attendee]
+            component.pop("ATTENDEE", None)
+            for a in keep:
+                component.add("ATTENDEE", a)
+    return bytes(calendar.to_ical())
+
+
+def strip_method(source: bytes) -> bytes:
+    """A calendar object resource from an iTIP message: the same without METHOD (RFC 4791 §4.1)."""
+    calendar = icalendar.Calendar.from_ical(source)
+    calendar.pop("METHOD", None)
+    return bytes(calendar.to_ical())

@@ -18,6 +18,7 @@ from kastell.app import Kastell
 from kastell.listeners import plaintext_auth_allowed
 from kastell.protocols.dav import auth, resources
 from kastell.protocols.dav.caldav import props as _caldav_props  # noqa: F401  (registers properties)
+from kastell.protocols.dav.caldav import scheduling
 from kastell.protocols.dav.carddav import props as _carddav_props  # noqa: F401
 from kastell.protocols.dav.context import Context
 from kastell.protocols.dav.errors import DavError
@@ -52,6 +53,7 @@ METHODS: dict[str, Handler] = {
     "REPORT": report.handle,
     "LOCK": lock.handle_lock,
     "UNLOCK": lock.handle_unlock,
+    "POST": scheduling.handle_post,
 }
 MAX_BODY = 64 * 1024 * 1024 + 1024
 

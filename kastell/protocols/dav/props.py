@@ -99,6 +99,8 @@ async def _resourcetype(ctx: Context, res: r.Resource) -> Element | None:
         sub(el, qn(DAV, "collection"))
     if res.kind == r.PRINCIPAL:
         sub(el, qn(DAV, "principal"))
+    elif res.kind in (r.INBOX, r.OUTBOX):
+        sub(el, qn("urn:ietf:params:xml:ns:caldav", res.kind))
     elif res.kind == r.COLLECTION:
         ctype = res.ctype
         if ctype == "calendar":

@@ -43,6 +43,7 @@ GAL = "gal"
 _NAMELESS = re.compile(r"kastell-(\d+)\.(ics|vcf|bin)")
 _SAFE = "@:+,;=~!$&'()*"
 
+INBOX, OUTBOX = "schedule-inbox", "schedule-outbox"  # RFC 6638 §2.2, §2.1
 ROOT, PRINCIPALS, PRINCIPAL, SPACE, HOME, COLLECTION, OBJECT = (
     "root",
     "principals",
@@ -199,6 +200,8 @@ async def resolve(ctx: Context, segments: list[str], uid: str | None = None) -> 
     if n == 2:
         return home
     rest = segments[2:]
+    if head == "calendars" and len(rest) == 1 and rest[0] in ("inbox", "outbox"):
+        return Resource(INBOX if rest[0] == "inbox" else OUTBOX, home.path + rest[0] + "/", head, owner)
     if head == "addressbooks" and rest[0] == GAL:
         gal = Resource(COLLECTION, home.path + GAL + "/", head, owner, gal=True)
         if len(rest) == 1:

@@ -12,12 +12,14 @@ from tests.process.harness import RunningServer, kastell
 
 ALICE = ("alice@dav.test", "alice-pass-1")
 BOB = ("bob@dav.test", "bob-pass-12")
+ROOM = "room1@dav.test"
 
 
 @dataclass
 class Dav:
     url: str  # http://127.0.0.1:P
     server: RunningServer
+    data: Path
 
     def home(self, space: str, user: tuple[str, str] = ALICE) -> str:
         return f"{self.url}/dav/{space}/{user[0]}/"
@@ -32,12 +34,13 @@ def dav_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dav]:
         ("domain", "add", "dav.test"),
         ("user", "add", ALICE[0], "--password", ALICE[1], "--name", "Alice Example"),
         ("user", "add", BOB[0], "--password", BOB[1], "--name", "Bob Example"),
+        ("user", "add", ROOM, "--kind", "room", "--name", "Room One"),
     ):
         result = kastell(data, *args)
         assert result.returncode == 0, result.stderr
     server = RunningServer(data, services=("http",))
     try:
         server.wait_ready()
-        yield Dav(f"http://127.0.0.1:{server.ports['http']}", server)
+        yield Dav(f"http://127.0.0.1:{server.ports['http']}", server, data)
     finally:
         server.stop()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kastell.protocols.dav import resources as r
-from kastell.protocols.dav.context import Context
+from kastell.protocols.dav.context import Context, home_href
 from kastell.protocols.dav.props import home_set, register, stored
 from kastell.protocols.dav.xml import APPLE, CALDAV, Element, element, href, qn, sub
 
@@ -81,3 +81,23 @@ async def _color(ctx: Context, res: r.Resource) -> Element | None:
 @register(qn(APPLE, "calendar-order"), writable=True)
 async def _order(ctx: Context, res: r.Resource) -> Element | None:
     return stored(res, qn(APPLE, "calendar-order")) if _calendar(res) else None
+
+
+def _schedule_url(name: str, segment: str) -> None:
+    async def get(ctx: Context, res: r.Resource) -> Element | None:
+        if res.kind != r.PRINCIPAL or res.owner is None:
+            return None
+        return element(qn(CALDAV, name), children=[href(f"{home_href('calendars', r.seg(res.owner))}{segment}/")])
+
+    register(qn(CALDAV, name))(get)
+
+
+_schedule_url("schedule-inbox-URL", "inbox")  # RFC 6638 §2.2.1
+_schedule_url("schedule-outbox-URL", "outbox")  # RFC 6638 §2.1.1
+
+
+@register(qn(CALDAV, "calendar-user-type"))
+async def _cutype(ctx: Context, res: r.Resource) -> Element | None:
+    if res.kind != r.PRINCIPAL:
+        return None
+    return element(qn(CALDAV, "calendar-user-type"), "INDIVIDUAL")

@@ -23,6 +23,7 @@ from kastell.protocols.dav.errors import DavError
 from kastell.protocols.dav.multiget import multiget, requested_props, respond
 from kastell.protocols.dav.xml import CALDAV, Element, element, multistatus, qn
 from kastell.store import calendar
+from kastell.store.mailbox import Mailbox
 
 _KINDS = {"VEVENT": "event", "VTODO": "task", "VJOURNAL": "note"}
 _RECURRING = (b"RRULE", b"RDATE", b"RECURRENCE-ID")
@@ -130,20 +131,16 @@ async def calendar_multiget(ctx: Context, res: r.Resource, root: Element) -> Res
     return await multiget(ctx, res, root, renderer(data))
 
 
-async def free_busy_query(ctx: Context, res: r.Resource, root: Element) -> Response:
-    """Busy periods of the calendar in the range as one VFREEBUSY (RFC 4791 §7.10)."""
-    _calendar_collection(res)
-    assert res.folder is not None
-    tr = filters.TimeRange.parse(root.find(qn(CALDAV, "time-range")))
-    if tr is None or tr.start is None or tr.end is None:
-        raise DavError(400, None, "free-busy-query needs a time-range with start and end")
-    start, end = tr.epoch()
-    items = await calendar.items_in_range(ctx.mailbox, res.folder.id, start, end)
+async def busy_periods(
+    ctx: Context, box: Mailbox, folder_id: int, start: dt.datetime, end: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime, str]]:
+    """Busy periods of one calendar folder of ``box`` within [start, end), clipped, in UTC."""
+    items = await calendar.items_in_range(box, folder_id, int(start.timestamp()), int(end.timestamp()))
     periods: list[tuple[dt.datetime, dt.datetime, str]] = []
     for body in await sources(ctx, [i for i in items if i.kind == "event"]):
         try:
             cal = icalendar.Calendar.from_ical(body)
-            occurrences = list(recurring_ical_events.of(cal).between(tr.start, tr.end))
+            occurrences = list(recurring_ical_events.of(cal).between(start, end))
         except Exception:
             continue
         for ev in occurrences:
@@ -152,20 +149,43 @@ async def free_busy_query(ctx: Context, res: r.Resource, root: Element) -> Respo
             status = str(ev.get("STATUS", "CONFIRMED")).upper()
             if status == "CANCELLED" or "DTSTART" not in ev:
                 continue
-            s = max(_utc(ev["DTSTART"]), tr.start)
-            e = min(_utc(ev["DTEND"]) if "DTEND" in ev else s, tr.end)
+            s = max(_utc(ev["DTSTART"]), start)
+            e = min(_utc(ev["DTEND"]) if "DTEND" in ev else s, end)
             periods.append((s, e, "BUSY-TENTATIVE" if status == "TENTATIVE" else "BUSY"))
+    return sorted(periods)
+
+
+def vfreebusy(
+    start: dt.datetime,
+    end: dt.datetime,
+    periods: list[tuple[dt.datetime, dt.datetime, str]],
+    *,
+    method: str | None = None,
+    extra: list[str] = (),  # type: ignore[assignment]
+) -> bytes:
     fmt = "%Y%m%dT%H%M%SZ"
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Kastell//DAV//EN",
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Kastell//DAV//EN"]
+    if method:
+        lines.append(f"METHOD:{method}")
+    lines += [
         "BEGIN:VFREEBUSY",
         f"DTSTAMP:{dt.datetime.now(dt.UTC).strftime(fmt)}",
-        f"DTSTART:{tr.start.strftime(fmt)}",
-        f"DTEND:{tr.end.strftime(fmt)}",
+        f"DTSTART:{start.strftime(fmt)}",
+        f"DTEND:{end.strftime(fmt)}",
+        *extra,
     ]
-    for s, e, kind in sorted(periods):
+    for s, e, kind in periods:
         lines.append(f"FREEBUSY;FBTYPE={kind}:{s.strftime(fmt)}/{e.strftime(fmt)}")
     lines += ["END:VFREEBUSY", "END:VCALENDAR", ""]
-    return Response("\r\n".join(lines).encode(), 200, media_type="text/calendar; charset=utf-8")
+    return "\r\n".join(lines).encode()
+
+
+async def free_busy_query(ctx: Context, res: r.Resource, root: Element) -> Response:
+    """Busy periods of the calendar in the range as one VFREEBUSY (RFC 4791 §7.10)."""
+    _calendar_collection(res)
+    assert res.folder is not None
+    tr = filters.TimeRange.parse(root.find(qn(CALDAV, "time-range")))
+    if tr is None or tr.start is None or tr.end is None:
+        raise DavError(400, None, "free-busy-query needs a time-range with start and end")
+    periods = await busy_periods(ctx, ctx.mailbox, res.folder.id, tr.start, tr.end)
+    return Response(vfreebusy(tr.start, tr.end, periods), 200, media_type="text/calendar; charset=utf-8")

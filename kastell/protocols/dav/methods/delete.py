@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from kastell.protocols.dav import resources as r
+from kastell.protocols.dav.caldav import scheduling
 from kastell.protocols.dav.common import check_preconditions
 from kastell.protocols.dav.context import Context
 from kastell.protocols.dav.errors import DavError
@@ -25,5 +26,8 @@ async def handle(ctx: Context, segments: list[str]) -> Response:
         await ctx.mailbox.delete_folder(res.folder.id, recursive=True)
         return Response(b"", 204)
     assert res.item is not None
+    old = await ctx.mailbox.source(res.item) if res.ctype == "calendar" else b""
     await ctx.mailbox.remove(res.item.id)
+    if b"ORGANIZER" in old:
+        await scheduling.after_delete(ctx, old)
     return Response(b"", 204)

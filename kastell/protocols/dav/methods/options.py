@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, COPY, MOVE, REPORT, LOCK, UNLOCK"
-DAV_HEADER = "1, 2, 3, access-control, calendar-access, addressbook, extended-mkcol"
+ALLOW = (
+    "OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, COPY, MOVE, REPORT, LOCK, UNLOCK"
+)
+DAV_HEADER = "1, 2, 3, access-control, calendar-access, calendar-auto-schedule, addressbook, extended-mkcol"
 
 
 def response() -> Response:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from kastell.formats import ical, vcard
 from kastell.protocols.dav import resources as r
+from kastell.protocols.dav.caldav import scheduling
 from kastell.protocols.dav.caldav.props import MAX_RESOURCE_SIZE as MAX_CAL
 from kastell.protocols.dav.caldav.props import components
 from kastell.protocols.dav.carddav.props import MAX_RESOURCE_SIZE as MAX_CARD
@@ -97,5 +98,11 @@ async def handle(ctx: Context, segments: list[str]) -> Response:
     if res.folder is None and not res.gal:
         raise DavError(409, None, "no parent collection")
     check_preconditions(ctx, res)
+    # Implicit scheduling (RFC 6638 §3.2) compares with what was there: read it only
+    # when the upload is a scheduling object at all.
+    scheduling_object = res.ctype == "calendar" and b"ORGANIZER" in ctx.body
+    old = await ctx.mailbox.source(res.item) if scheduling_object and res.item is not None else None
     status, etag = await store(ctx, res, ctx.body, ctx.request.headers.get("content-type"))
+    if scheduling_object and await scheduling.after_put(ctx, res, old, ctx.body):
+        return Response(b"", status)  # stored object differs from the upload: no ETag
     return Response(b"", status, headers={"ETag": etag})
