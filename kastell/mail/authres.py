@@ -203,3 +203,24 @@ def _value(text: str) -> str:
 def header_without_checks(authserv_id: str) -> bytes:
     """What we say when checks are turned off (RFC 8601 2.2: ``none``)."""
     return f"Authentication-Results: {authserv_id}; none\r\n".encode()
+
+
+_AR_HEADER = re.compile(rb"(?im)^authentication-results[ \t]*:[ \t\r\n]*([^;\s]+)")
+
+
+def defuse_forged(message: bytes, authserv_id: str) -> bytes:
+    """Rename Authentication-Results headers that claim to be ours (RFC 8601 section 5).
+
+    A sender could otherwise plant "dkim=pass" under our name. The header is
+    renamed, not removed, so the rest of the source stays byte-exact.
+    """
+    end = message.find(b"\r\n\r\n")
+    head = message if end < 0 else message[: end + 2]
+    ours = authserv_id.lower().encode()
+    spans = [m.start() for m in _AR_HEADER.finditer(head) if m.group(1).lower() == ours]
+    if not spans:
+        return message
+    out = bytearray(message)
+    for start in reversed(spans):
+        out[start:start] = b"X-Forged-"
+    return bytes(out)

@@ -233,6 +233,7 @@ class Handler:
         )
         quarantine = False
         if self.policy.check_senders:
+            content = authres.defuse_forged(content, self.hostname)
             if config.verify_senders:
                 verdict = await asyncio.to_thread(
                     authres.check, content, client_ip=ip, helo=session.host_name or "", mail_from=sender,

@@ -88,3 +88,11 @@ async def test_checks_off(tmp_path: Path) -> None:
         assert b"Authentication-Results: mx.kastell.test; none\r\n" in stored
     finally:
         await env.server.stop()
+
+
+async def test_forged_authentication_results_defused(mailenv: MailEnv) -> None:
+    planted = b"Authentication-Results: mx.kastell.test; dkim=pass header.d=bank.example\r\n" + message("a@b.example")
+    assert (await in_thread(send, mailenv, "a@b.example", planted))[0] == 250
+    [stored] = await mailenv.inbox("alice@example.test")
+    assert b"\r\nX-Forged-Authentication-Results: mx.kastell.test; dkim=pass" in stored
+    assert stored.count(b"\nAuthentication-Results: mx.kastell.test;") == 1  # only ours
