@@ -16,11 +16,11 @@ from starlette.types import Receive, Scope, Send
 
 from kastell.app import Kastell
 from kastell.listeners import plaintext_auth_allowed
-from kastell.protocols.dav import auth, resources
+from kastell.protocols.dav import auth, locks, props, resources
 from kastell.protocols.dav.caldav import props as _caldav_props  # noqa: F401  (registers properties)
 from kastell.protocols.dav.caldav import scheduling
 from kastell.protocols.dav.carddav import props as _carddav_props  # noqa: F401
-from kastell.protocols.dav.context import Context
+from kastell.protocols.dav.context import BASE, Context
 from kastell.protocols.dav.errors import DavError
 from kastell.protocols.dav.methods import copymove, delete, get, lock, mkcol, options, propfind, proppatch, put, report
 from kastell.protocols.dav.xml import error_body
@@ -56,6 +56,7 @@ METHODS: dict[str, Handler] = {
     "POST": scheduling.handle_post,
 }
 MAX_BODY = 64 * 1024 * 1024 + 1024
+_WRITES = {"PUT", "DELETE", "PROPPATCH", "MKCOL", "MKCALENDAR", "MOVE", "COPY"}
 
 _STORE_ERRORS: list[tuple[type[Exception], int, str | None]] = [
     (QuotaExceeded, 507, "{DAV:}quota-not-exceeded"),
@@ -85,6 +86,7 @@ class DavApp:
         self.kastell = kastell
         self.credentials = auth.CredentialCache()
         self._mailboxes: dict[tuple[int, int], Mailbox] = {}
+        self.locks = locks.LockTable()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -130,8 +132,13 @@ class DavApp:
                 raise DavError(413, None, "request body too large")
             body = await self._read(request)
             mailbox = await self.mailbox(account.org_id, account.id)
-            ctx = Context(self.kastell, account, mailbox, request, body)
-            return await handler(ctx, self.relative_segments(request.scope))
+            ctx = Context(self.kastell, account, mailbox, request, body, locks=self.locks)
+            segments = self.relative_segments(request.scope)
+            await self.check_locks(ctx, method, segments)
+            response = await handler(ctx, segments)
+            if method in ("DELETE", "MOVE") and response.status_code < 300:
+                self.locks.forget_below(locks.key(segments))
+            return response
         except DavError as exc:
             return error_response(exc)
         except ClientDisconnect:
@@ -144,6 +151,44 @@ class DavApp:
                 return error_response(DavError(403, None, "no mailbox"))
             log.exception("DAV %s %s failed", method, request.url.path)
             return error_response(DavError(500, None, "internal error"))
+
+    async def check_locks(self, ctx: Context, method: str, segments: list[str]) -> None:
+        """The If header (412 when it does not hold) and write locks (423) — RFC 4918 §10.4, §7."""
+        path = locks.key(segments)
+        header = ctx.request.headers.get("if")
+        if header:
+            lists = locks.parse_if(header, BASE)
+            etag = None
+            if "[" in header:
+                try:
+                    etag = props.etag(await resources.resolve(ctx, segments))
+                except DavError:
+                    etag = None
+            holds, ctx.submitted = locks.evaluate(lists, self.locks, path, etag)
+            if not holds:
+                raise DavError(412, None, "the If header does not hold")
+        if method not in _WRITES:
+            return
+        # COPY only reads its source: the source's locks do not matter (§9.8).
+        touched = [] if method == "COPY" else self.locks.covering(path)
+        parent = locks.key(segments[:-1])
+        if method in ("PUT", "MKCOL", "MKCALENDAR", "DELETE", "MOVE"):
+            # Adding or removing a member changes the parent collection too (§7.4).
+            touched += [lk for lk in self.locks.covering(parent) if lk not in touched]
+        if method in ("DELETE", "MOVE"):
+            touched += [lk for lk in self.locks.below(path) if lk not in touched]
+        if method in ("MOVE", "COPY"):
+            try:
+                from kastell.protocols.dav.methods.copymove import destination
+
+                dest = locks.key(destination(ctx))
+            except DavError:
+                dest = None
+            if dest is not None:
+                touched += [lk for lk in self.locks.covering(dest) + self.locks.below(dest) if lk not in touched]
+                dest_parent = dest.rsplit("/", 1)[0] or "/"
+                touched += [lk for lk in self.locks.covering(dest_parent) if lk not in touched]
+        locks.require(touched, ctx.submitted)
 
     async def _read(self, request: Request) -> bytes:
         chunks = []

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
     from kastell.app import Kastell
     from kastell.directory.records import Account
+    from kastell.protocols.dav.locks import LockTable
     from kastell.store.mailbox import Mailbox
 
 BASE = "/dav"
@@ -24,6 +25,8 @@ class Context:
     request: Request
     body: bytes = b""
     cache: dict[str, Any] = field(default_factory=dict)  # per-request memo (quota, ...)
+    locks: LockTable | None = None
+    submitted: set[str] = field(default_factory=set)  # lock tokens the If header submitted
 
     @property
     def principal_href(self) -> str:

@@ -161,12 +161,22 @@ async def _supportedlock(ctx: Context, res: r.Resource) -> Element | None:
     entry = sub(el, qn(DAV, "lockentry"))
     sub(sub(entry, qn(DAV, "lockscope")), qn(DAV, "exclusive"))
     sub(sub(entry, qn(DAV, "locktype")), qn(DAV, "write"))
+    shared = sub(el, qn(DAV, "lockentry"))
+    sub(sub(shared, qn(DAV, "lockscope")), qn(DAV, "shared"))
+    sub(sub(shared, qn(DAV, "locktype")), qn(DAV, "write"))
     return el
 
 
 @register(qn(DAV, "lockdiscovery"), allprop=True)
 async def _lockdiscovery(ctx: Context, res: r.Resource) -> Element | None:
-    return element(qn(DAV, "lockdiscovery"))
+    from kastell.protocols.dav.locks import key
+    from kastell.protocols.dav.methods.lock import activelock
+
+    el = element(qn(DAV, "lockdiscovery"))
+    if ctx.locks is not None:
+        for lock in ctx.locks.covering(key(r.split(res.path[len(BASE) :]))):
+            activelock(el, lock)
+    return el
 
 
 # ------------------------------------------------ principals (RFC 5397, RFC 3744)

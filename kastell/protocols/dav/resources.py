@@ -97,6 +97,11 @@ def seg(text: str) -> str:
     return quote(text, safe=_SAFE)
 
 
+def seg_path(path: str) -> str:
+    """A decoded ``/a/b c`` path as quoted href segments."""
+    return "/".join(seg(p) for p in path.split("/"))
+
+
 def folder_href(space: str, owner: str, folder: Folder) -> str:
     if space == "files":
         return f"{BASE}/files/{seg(owner)}/" + "/".join(seg(p) for p in folder.path.split("/")) + "/"
