@@ -286,7 +286,8 @@ class _Reader:
                 if self.peek() == 0x29:
                     self.pos += 1
                     return items
-                if items and not self.space():
+                # "((a)(b))" without spaces is response syntax (body-type-mpart); tolerated.
+                if items and not self.space() and self.peek() != 0x28:
                     raise _Fail("expected space or ) in list")
                 if self.peek() == 0x29:  # tolerate "( a )" from sloppy clients
                     continue

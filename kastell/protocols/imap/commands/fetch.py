@@ -183,8 +183,12 @@ def _parsed(item: Item, raw: bytes) -> mime.ParsedMessage:
 
 
 def _literal(data: bytes, binary: bool = False) -> bytes:
-    prefix = b"~" if binary and b"\x00" in data else b""
-    return prefix + b"{%d}\r\n" % len(data) + data
+    if b"\x00" in data:
+        if binary:
+            return b"~{%d}\r\n" % len(data) + data  # literal8 (RFC 3516 §4.2)
+        # NUL may not appear in a literal (RFC 9051 §4.3); like Dovecot, send 0x80 (same length).
+        data = data.replace(b"\x00", b"\x80")
+    return b"{%d}\r\n" % len(data) + data
 
 
 def _render(item: Item, atts: list[Att], raw: bytes, seen_now: set[int]) -> list[bytes]:
