@@ -150,6 +150,7 @@ class DeliveryConfig(_Section):
     per_destination: int = Field(4, ge=1, le=100, description="deliveries in flight to one domain")
     connect_timeout: float = Field(30.0, gt=0)
     dkim_sign: bool = Field(True, description="DKIM-sign submitted mail with the domain's keys")
+    mta_sts: bool = Field(True, description="honour recipient domains' MTA-STS policies (RFC 8461)")
 
     @field_validator("smarthost")
     @classmethod

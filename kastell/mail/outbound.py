@@ -23,6 +23,7 @@ import aiosmtplib
 
 from kastell.config import parse_endpoint
 from kastell.mail.dns import DnsTempError, NoSuchDomain, Resolver
+from kastell.mail.mtasts import StsCache
 
 if TYPE_CHECKING:
     from kastell.app import Kastell
@@ -61,10 +62,12 @@ def _addresses(resolver: Resolver, host: str) -> list[str]:
 
 
 async def deliver_group(
-    app: Kastell, resolver: Resolver, sender: str, recipients: list[str], source: bytes
+    app: Kastell, resolver: Resolver, sender: str, recipients: list[str], source: bytes, sts: StsCache | None = None
 ) -> dict[str, Result]:
+    """One attempt for ``recipients`` (all of one domain); ``sts`` is the MTA-STS policy cache."""
     config = app.settings.config.delivery
     sender = "" if sender == "<>" else sender
+    verify = False
     if config.smarthost:
         endpoint = parse_endpoint(config.smarthost)
         assert endpoint is not None
@@ -75,6 +78,14 @@ async def deliver_group(
             hosts = await asyncio.to_thread(mx_hosts, resolver, domain)
         except RouteError as exc:
             return {r: (exc.code, exc.text, "") for r in recipients}
+        if config.mta_sts and sts is not None:
+            policy = await asyncio.to_thread(sts.policy_for, domain, resolver)
+            if policy is not None and policy.mode == "enforce":
+                verify = True
+                hosts = [h for h in hosts if policy.allows(h)]
+                if not hosts:
+                    text = "4.7.5 No MX host of the recipient domain is allowed by its MTA-STS policy"
+                    return {r: (451, text, "") for r in recipients}
         targets = []
         for host in hosts[:10]:  # a bound on work per attempt
             for ip in await asyncio.to_thread(_addresses, resolver, host):
@@ -84,33 +95,55 @@ async def deliver_group(
     last: Result = (451, "4.4.1 No answer from the recipient domain's mail servers", "")
     for ip, port, name in targets:
         try:
-            return await _attempt(app, ip, port, name, sender, recipients, source)
+            return await _attempt(app, ip, port, name, sender, recipients, source, verify=verify)
+        except TlsRequired as exc:
+            last = (451, f"4.7.5 {exc}", name)
         except (TimeoutError, OSError, aiosmtplib.SMTPException, ssl.SSLError) as exc:
             log.info("delivery to %s (%s:%d) failed: %s", name, ip, port, exc)
-            last = (451, f"4.4.1 Connection to {name} failed: {str(exc)[:200]}", name)
+            prefix = "4.7.5 TLS to" if verify else "4.4.1 Connection to"
+            last = (451, f"{prefix} {name} failed: {str(exc)[:200]}", name)
     return {r: last for r in recipients}
 
 
+class TlsRequired(Exception):
+    """TLS is required (MTA-STS, or credentials for the smarthost) and not available."""
+
+
 async def _attempt(
-    app: Kastell, ip: str, port: int, name: str, sender: str, recipients: list[str], source: bytes
+    app: Kastell,
+    ip: str,
+    port: int,
+    name: str,
+    sender: str,
+    recipients: list[str],
+    source: bytes,
+    *,
+    verify: bool = False,
 ) -> dict[str, Result]:
+    """``verify``: MTA-STS enforce — STARTTLS is required and the certificate must name ``name``."""
     config = app.settings.config.delivery
     mode = config.smarthost_tls if config.smarthost else "opportunistic"
+    starttls = {"starttls": True, "opportunistic": None, "none": False, "implicit": False}[mode]
     client = aiosmtplib.SMTP(
         hostname=ip,
         port=port,
         local_hostname=app.settings.config.server.hostname,
         timeout=config.connect_timeout,
         use_tls=mode == "implicit",
-        start_tls={"starttls": True, "opportunistic": None, "none": False, "implicit": False}[mode],
+        start_tls=False if verify else starttls,
         validate_certs=mode in ("starttls", "implicit"),
     )
     results: dict[str, Result] = {}
     await client.connect()
     try:
-        if config.smarthost and config.smarthost_username and client.is_connected:
-            if not (client.get_transport_info("sslcontext") or mode != "none"):
-                raise aiosmtplib.SMTPException("refusing to send smarthost credentials without TLS")
+        if verify:
+            await client.ehlo()
+            if not client.supports_extension("starttls"):
+                raise TlsRequired(f"{name} offers no STARTTLS, which the MTA-STS policy requires")
+            await client.starttls(server_hostname=name, validate_certs=True)
+        if config.smarthost and config.smarthost_username:
+            if client.get_transport_info("sslcontext") is None:
+                raise TlsRequired("refusing to send the smarthost credentials without TLS")
             await client.login(config.smarthost_username, config.smarthost_password)
         options = ["BODY=8BITMIME"] if client.supports_extension("8bitmime") else []
         try:

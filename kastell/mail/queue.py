@@ -40,6 +40,7 @@ from sqlalchemy import delete, func, insert, select, update
 from kastell.db import schema as s
 from kastell.mail.dns import Resolver
 from kastell.mail.dsn import RecipientStatus, build_dsn, status_of
+from kastell.mail.mtasts import StsCache
 
 if TYPE_CHECKING:
     from kastell.app import Kastell
@@ -187,6 +188,7 @@ class QueueRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_touch = 0.0
         self._finish_lock = asyncio.Lock()
+        self.sts = StsCache()  # MTA-STS policies by domain; tests replace its ``fetch``
 
     async def run(self) -> None:
         try:
@@ -251,7 +253,7 @@ class QueueRunner:
                     return
                 source = await self.app.blobs.get(message.blob_id)
                 results = await deliver_group(
-                    self.app, self.resolver(), message.sender, [r.recipient for r in due], source
+                    self.app, self.resolver(), message.sender, [r.recipient for r in due], source, self.sts
                 )
                 await self._record(message, due, results)
         except Exception:

@@ -84,3 +84,22 @@ def test_header_helpers() -> None:
     assert completed.startswith(b"Date: ") and b"Message-ID: <" in completed
     trace = received(helo="evil\r\nInjected: yes", client_ip="192.0.2.1", by="mx", protocol="ESMTP")
     assert trace.count(b"\r\n") == 3 and b"Injected: yes\r\n" not in trace
+
+
+def test_mta_sts_policy_parsing_and_cache() -> None:
+    from kastell.mail.mtasts import StsCache, parse_policy
+
+    text = "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmx: *.backup.example.com\r\nmax_age: 86400\r\n"
+    policy = parse_policy(text)
+    assert policy is not None and policy.mode == "enforce"
+    assert policy.allows("mail.example.com") and policy.allows("a.backup.example.com")
+    assert not policy.allows("a.b.backup.example.com") and not policy.allows("evil.example.com")
+    assert parse_policy("version: STSv1\nmode: enforce\nmax_age: 10\n") is None  # enforce without mx
+    assert parse_policy("mode: none\nmax_age: 10\n") is None  # no version
+    fetched: list[str] = []
+    cache = StsCache(lambda domain: fetched.append(domain) or text)
+    dns = StaticResolver()
+    assert cache.policy_for("example.com", dns) is None  # no _mta-sts record: no fetch
+    dns.add("_mta-sts.example.com", "TXT", "v=STSv1; id=1")
+    assert cache.policy_for("example.com", dns) == cache.policy_for("example.com", dns)
+    assert fetched == ["example.com"]  # cached until the id changes

@@ -298,3 +298,43 @@ async def test_save_sent_copy_api(world: tuple[MailEnv, Sink]) -> None:
     assert result.delivered == ("bob@example.test",) and result.queued == ("dave@remote.example",)
     [sent] = await env.inbox("alice@example.test", "sent")
     assert sent.endswith(MESSAGE.split(b"\r\n\r\n", 1)[1]) and b"Received:" in sent
+
+
+async def test_mta_sts_enforce_refuses_plaintext_and_foreign_mx(world: tuple[MailEnv, Sink]) -> None:
+    env, sink = world
+    env.resolver.add("_mta-sts.remote.example", "TXT", "v=STSv1; id=20261128")
+    runner = transport(env.app).runner
+    assert runner is not None
+    policies = {"remote.example": "version: STSv1\nmode: enforce\nmx: mx.remote.example\nmax_age: 3600\n"}
+    runner.sts.fetch = policies.get
+    assert await in_thread(submit, env, "alice@example.test", ["dave@remote.example"], MESSAGE) == {}
+    queue = transport(env.app).queue
+
+    async def attempted() -> bool:
+        listed = await queue.list()
+        return bool(listed) and listed[0].recipients[0].attempts >= 1
+
+    await wait_for(attempted)
+    [message] = await queue.list()
+    error = message.recipients[0].last_error or ""
+    assert error.startswith("451 4.7.5") and "STARTTLS" in error  # the sink offers no TLS: never plain text
+    assert sink.handler.messages == []
+    policies["remote.example"] = "version: STSv1\nmode: enforce\nmx: other.example\nmax_age: 3600\n"
+    runner.sts._cache.clear()
+    await queue.retry(message.id)
+
+    async def refused_mx() -> bool:
+        listed = await queue.list()
+        return bool(listed) and listed[0].recipients[0].attempts >= 2
+
+    await wait_for(refused_mx)
+    [message] = await queue.list()
+    assert (message.recipients[0].last_error or "").startswith("451 4.7.5 No MX host")
+    policies["remote.example"] = "version: STSv1\nmode: testing\nmx: other.example\nmax_age: 3600\n"
+    runner.sts._cache.clear()
+    await queue.retry(message.id)
+
+    async def delivered() -> bool:
+        return bool(sink.handler.messages)
+
+    await wait_for(delivered)  # testing mode: delivered as usual
