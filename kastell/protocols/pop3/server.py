@@ -117,6 +117,11 @@ class Pop3Listener:
                 # RFC 2595 §4 (and the STARTTLS injection attacks): plain text pipelined
                 # after STLS is never read as if it had come over TLS.
                 lines.clear()
+                # Bytes that reached the stream's own buffer meanwhile are plain text too
+                # (StreamReader has no public way to drop them).
+                pending = getattr(reader, "_buffer", None)
+                if isinstance(pending, bytearray):
+                    pending.clear()
                 await asyncio.wait_for(writer.start_tls(self.spec.tls), HANDSHAKE_TIMEOUT)
                 session.tls_started()
             if reply.close:

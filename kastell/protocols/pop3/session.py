@@ -43,6 +43,7 @@ from kastell.directory.errors import AuthFailed, AuthThrottled
 from kastell.listeners import plaintext_auth_allowed
 from kastell.protocols.pop3.encode import MultilineEncoder, encode, top
 from kastell.protocols.pop3.parser import MAX_COMMAND_LINE, MAX_SASL_LINE, Command, parse_command, parse_number
+from kastell.protocols.pop3.sizes import wire_sizes
 from kastell.store.errors import NoSuchItem, NoSuchMailbox, StoreError
 
 if TYPE_CHECKING:
@@ -215,10 +216,14 @@ class Session:
             box = await self.app.store.open(account.org_id, account.id)
             inbox = await box.folder_by_role("inbox")
             self._folder_id, self._uidvalidity = inbox.id, inbox.uidvalidity
+            blob_ids: list[str] = []
+            stored: list[int] = []
             async for item in box.iter_items(inbox.id):
                 if item.kind == "message":
                     self._uids.append(item.uid)
-                    self._sizes.append(item.size)
+                    blob_ids.append(item.blob_id)
+                    stored.append(item.size)
+            self._sizes.extend(await wire_sizes(self.app.store.blobs, blob_ids, stored))
         except NoSuchMailbox:
             return err("[SYS/PERM] this account has no mailbox")
         except StoreError as exc:
@@ -324,9 +329,8 @@ class Session:
         if isinstance(found, Reply):
             return found
         blob_id, source = found
-        size = self._sizes[number - 1]
-        if len(source) < size:
-            source += await self.app.store.blobs.read(blob_id, len(source), size - len(source))
+        if len(source) == CHUNK:  # TOP is rare and its answer small: read the rest at once
+            source += await self.app.store.blobs.read(blob_id, CHUNK, self._sizes[number - 1])
         return ok("top of message follows", body=_once(encode(top(source, lines))))
 
     async def _dele(self, command: Command) -> Reply:
