@@ -9,13 +9,17 @@ Every statement is scoped by the handle's organisation and mailbox (see scope.py
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select, update
 
 from kastell.db import schema as s
 from kastell.store.mailbox import Mailbox
-from kastell.store.scope import _F
+from kastell.store.model import Folder
+from kastell.store.scope import _F, _folder
+
+if TYPE_CHECKING:
+    from kastell.store.mailstore import MailStore
 
 _P = s.folder_props.c
 
@@ -55,3 +59,31 @@ async def set_folder_props(mailbox: Mailbox, folder_id: int, values: dict[str, A
         )
     mailbox._publish(change, [folder_id])
     return change
+
+
+SHARES = "{http://kastell.org/ns/}shares"  # {address: "read" | "read-write"}
+
+
+async def folders_shared_with(store: MailStore, org_id: int, address: str) -> list[tuple[int, Folder, dict[str, Any]]]:
+    """Folders of other mailboxes of the organisation shared with ``address``:
+    ``(owner account id, folder, its property bag)``.
+
+    The share list is a JSON object in the bag; the LIKE narrows by the quoted
+    address and the exact membership is checked after decoding.
+    """
+    needle = json.dumps(address)
+    async with store.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(s.folders, s.mailboxes.c.account_id, _P.value.label("shares"))
+                .join(s.folder_props, _P.folder_id == _F.id)
+                .join(s.mailboxes, s.mailboxes.c.id == _F.mailbox_id)
+                .where(_F.org_id == org_id, _P.name == SHARES, _P.value.contains(needle, autoescape=True))
+            )
+        ).all()
+        shared = [(row.account_id, _folder(row)) for row in rows if address in json.loads(row.shares)]
+        bags: dict[int, dict[str, Any]] = {folder.id: {} for _, folder in shared}
+        if bags:
+            for p in await conn.execute(select(_P.folder_id, _P.name, _P.value).where(_P.folder_id.in_(list(bags)))):
+                bags[p.folder_id][p.name] = json.loads(p.value)
+    return [(account_id, folder, bags[folder.id]) for account_id, folder in shared]

@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from kastell.app import Kastell
 from kastell.listeners import plaintext_auth_allowed
 from kastell.protocols.dav import auth, locks, props, resources
+from kastell.protocols.dav import sharing as _sharing  # noqa: F401  (registers properties)
 from kastell.protocols.dav.caldav import props as _caldav_props  # noqa: F401  (registers properties)
 from kastell.protocols.dav.caldav import scheduling
 from kastell.protocols.dav.carddav import props as _carddav_props  # noqa: F401

@@ -27,6 +27,7 @@ class Context:
     cache: dict[str, Any] = field(default_factory=dict)  # per-request memo (quota, ...)
     locks: LockTable | None = None
     submitted: set[str] = field(default_factory=set)  # lock tokens the If header submitted
+    access: str = "owner"  # owner | read | read-write: a sharee works in the owner's mailbox
 
     @property
     def principal_href(self) -> str:

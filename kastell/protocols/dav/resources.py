@@ -167,6 +167,32 @@ async def folder_in_space(ctx: Context, space: str, path: str) -> Folder | None:
     return folder if folder.folder_class in SPACE_CLASSES[space] else None
 
 
+_WRITES = {"PUT", "DELETE", "PROPPATCH", "MKCOL", "MKCALENDAR", "MOVE", "COPY", "LOCK", "UNLOCK", "POST"}
+
+
+async def _enter_shared(ctx: Context, space: str, owner: str, rest: list[str]) -> None:
+    """Switch the request to the owner's mailbox when ``rest[0]`` is shared with the caller.
+
+    Everything else of another user is 403: their homes, unshared collections, files.
+    """
+    denied = DavError(403, "{DAV:}need-privileges", "not your collection")
+    if space not in ("calendars", "addressbooks") or not rest or rest[0] in ("inbox", "outbox", GAL):
+        raise denied
+    from kastell.protocols.dav.caldav.scheduling import peer
+
+    other = await peer(ctx, owner)
+    if other is None:
+        raise denied
+    found = await calendar.locate(other.box, rest[0])
+    level = (found.props.get(folderprops.SHARES) or {}).get(ctx.account.address.lower())
+    if found.folder is None or found.folder.folder_class not in SPACE_CLASSES[space] or level is None:
+        raise denied
+    if level == "read" and ctx.request.method in _WRITES:
+        raise DavError(403, "{DAV:}need-privileges", "shared with you read-only")
+    ctx.mailbox = other.box
+    ctx.access = str(level)
+
+
 async def _located(ctx: Context, space: str, path: str, name: str | None, uid: str | None) -> calendar.Located:
     found = await calendar.locate(ctx.mailbox, path, name, uid)
     if found.folder is not None and found.folder.folder_class not in SPACE_CLASSES[space]:
@@ -199,8 +225,7 @@ async def resolve(ctx: Context, segments: list[str], uid: str | None = None) -> 
         return Resource(SPACE, f"{BASE}/{head}/", head)
     owner = segments[1].lower()
     if owner != ctx.account.address.lower():
-        # Sharing is not implemented yet: only the owner sees a home.
-        raise DavError(403, "{DAV:}need-privileges", "not your collection")
+        await _enter_shared(ctx, head, owner, segments[2:])
     home = Resource(HOME, f"{BASE}/{head}/{seg(owner)}/", head, owner)
     if n == 2:
         return home
@@ -265,6 +290,21 @@ async def resolve(ctx: Context, segments: list[str], uid: str | None = None) -> 
     return res
 
 
+async def _shared_with_me(ctx: Context, space: str) -> list[Resource]:
+    """Collections other users shared with the caller, listed at their owners' URLs."""
+    out = []
+    shared = await folderprops.folders_shared_with(ctx.kastell.store, ctx.account.org_id, ctx.account.address.lower())
+    for account_id, folder, bag in shared:
+        if folder.folder_class not in SPACE_CLASSES[space]:
+            continue
+        try:
+            owner = (await ctx.kastell.directory.get_account_by_id(ctx.account.org_id, account_id)).address
+        except Exception:  # the owner was deleted a moment ago
+            continue
+        out.append(Resource(COLLECTION, folder_href(space, owner, folder), space, owner, folder, props=bag))
+    return out
+
+
 async def children(ctx: Context, res: Resource) -> list[Resource]:
     """The members of a collection resource (Depth: 1)."""
     if res.kind == ROOT:
@@ -291,6 +331,8 @@ async def children(ctx: Context, res: Resource) -> list[Resource]:
         ]
         if res.space == "addressbooks":
             out.append(Resource(COLLECTION, res.path + GAL + "/", res.space, res.owner, gal=True))
+        if res.space != "files" and res.owner == ctx.account.address.lower():
+            out += await _shared_with_me(ctx, res.space)
         return out
     if res.kind == COLLECTION and res.gal:
         from kastell.protocols.dav.carddav import gal

@@ -193,5 +193,5 @@ def test_principal_properties(http: httpx.Client) -> None:
 
 def test_oversize_body(http: httpx.Client) -> None:
     big = ICS.format(uid="big").replace("SUMMARY:x", "SUMMARY:" + "x" * (11 * 1024 * 1024))
-    r = http.put(cal("big.ics"), content=big)
+    r = http.put(cal("big.ics"), content=big, timeout=60)
     assert r.status_code == 403 and "max-resource-size" in r.text

@@ -273,10 +273,18 @@ async def after_delete(ctx: Context, old_source: bytes) -> None:
 
 
 async def handle_post(ctx: Context, segments: list[str]) -> Response:
-    """POST to the schedule outbox: a free-busy request for users of the organisation (§5)."""
+    """POST to the schedule outbox: a free-busy request for users of the organisation (§5);
+    POST of a CalendarServer share request to a collection (sharing.py)."""
     res = await r.resolve(ctx, segments)
+    if res.kind == r.COLLECTION:
+        from kastell.protocols.dav import sharing
+        from kastell.protocols.dav.xml import CS, parse
+
+        root = parse(ctx.body)
+        if root is not None and root.tag == qn(CS, "share"):
+            return await sharing.handle_share(ctx, res, root)
     if res.kind != r.OUTBOX:
-        raise DavError(405, None, "POST is only for the schedule outbox")
+        raise DavError(405, None, "POST is only for the schedule outbox and sharing")
     try:
         cal = icalendar.Calendar.from_ical(ctx.body)
         fb = next(c for c in cal.walk("VFREEBUSY"))

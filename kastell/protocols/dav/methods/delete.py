@@ -26,7 +26,7 @@ async def handle(ctx: Context, segments: list[str]) -> Response:
         await ctx.mailbox.delete_folder(res.folder.id, recursive=True)
         return Response(b"", 204)
     assert res.item is not None
-    old = await ctx.mailbox.source(res.item) if res.ctype == "calendar" else b""
+    old = await ctx.mailbox.source(res.item) if res.ctype == "calendar" and ctx.access == "owner" else b""
     await ctx.mailbox.remove(res.item.id)
     if b"ORGANIZER" in old:
         await scheduling.after_delete(ctx, old)

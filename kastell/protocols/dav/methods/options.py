@@ -7,7 +7,7 @@ from starlette.responses import Response
 ALLOW = (
     "OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, COPY, MOVE, REPORT, LOCK, UNLOCK"
 )
-DAV_HEADER = "1, 2, 3, access-control, calendar-access, calendar-auto-schedule, addressbook, extended-mkcol"
+DAV_HEADER = "1, 2, 3, access-control, calendar-access, calendar-auto-schedule, addressbook, extended-mkcol, calendarserver-sharing"
 
 
 def response() -> Response:

@@ -81,8 +81,8 @@ async def store(
 def _early_uid(segments: list[str], body: bytes) -> str | None:
     """The object UID of a calendar/address-book upload, read before the lookup so that
     the no-uid-conflict check rides in the same read as the URL (a PUT's hot path)."""
-    if len(segments) != 4 or segments[0] not in ("calendars", "addressbooks"):
-        return None
+    if len(segments) != 4 or segments[0] not in ("calendars", "addressbooks") or len(body) > MAX_CARD:
+        return None  # (an oversize body is refused by store() without being parsed)
     try:
         if segments[0] == "calendars":
             return ical.validate(body)[1]
@@ -100,7 +100,7 @@ async def handle(ctx: Context, segments: list[str]) -> Response:
     check_preconditions(ctx, res)
     # Implicit scheduling (RFC 6638 §3.2) compares with what was there: read it only
     # when the upload is a scheduling object at all.
-    scheduling_object = res.ctype == "calendar" and b"ORGANIZER" in ctx.body
+    scheduling_object = res.ctype == "calendar" and ctx.access == "owner" and b"ORGANIZER" in ctx.body
     old = await ctx.mailbox.source(res.item) if scheduling_object and res.item is not None else None
     status, etag = await store(ctx, res, ctx.body, ctx.request.headers.get("content-type"))
     if scheduling_object and await scheduling.after_put(ctx, res, old, ctx.body):
