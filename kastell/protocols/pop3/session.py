@@ -24,8 +24,10 @@ RETR/TOP, and QUIT expunges by uid, so removing a message twice is harmless.
 UIDL is ``<uidvalidity>.<uid>`` of the INBOX: stable across sessions and
 never reused (RFC 1939 §7 UIDL).
 
-Response codes are those of RFC 2449 §8 (``[IN-USE]``, ``[LOGIN-DELAY]``) and
-RFC 3206 (``[SYS/TEMP]``, ``[SYS/PERM]``, ``[AUTH]``).
+Response codes (RFC 2449 §8 RESP-CODES, RFC 3206): ``[AUTH]`` for bad
+credentials and plain text refused, ``[SYS/TEMP]`` for throttling and store
+trouble, ``[SYS/PERM]`` for an account without a mailbox. ``[IN-USE]`` is never
+needed (no lock) and LOGIN-DELAY is not offered.
 """
 
 from __future__ import annotations
