@@ -26,7 +26,7 @@ from __future__ import annotations
 import importlib
 import re
 from array import array
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Union
 
@@ -46,6 +46,7 @@ __all__ = [
     "All",
     "And",
     "DateKey",
+    "FetchRow",
     "FlagKey",
     "HeaderKey",
     "Key",
@@ -60,6 +61,8 @@ __all__ = [
     "UidKey",
     "base_subject",
     "folder_uids",
+    "iter_fetch_rows",
+    "read_source",
     "search",
     "sort",
     "thread_rows",
@@ -252,6 +255,61 @@ async def folder_uids(mailbox: Mailbox, folder_id: int) -> array[int]:
         async for part in result.partitions(20000):
             out.extend(row[0] for row in part)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRow:
+    """What IMAP FETCH needs of an item: lighter than ``model.Item`` (no address lists)."""
+
+    uid: int
+    flags: int
+    keywords: tuple[str, ...]
+    change_num: int
+    size: int
+    internal_date: int
+    internal_tz: int
+    blob_id: str
+    structure: bytes | None
+
+
+_FETCH_COLUMNS = (
+    _I.uid, _I.flags, _I.keywords, _I.change_num, _I.size, _I.internal_date, _I.internal_tz, _I.blob_id
+)  # fmt: skip
+
+
+async def iter_fetch_rows(
+    mailbox: Mailbox, folder_id: int, within: UidRanges | None, *, with_structure: bool, page: int = 2000
+) -> AsyncIterator[FetchRow]:
+    """Items of the folder in UID order, a page per query (a 250k FETCH never sits in memory).
+
+    ``Mailbox.iter_items`` builds full ``Item`` values; FETCH of flags and
+    envelopes over a large folder is dominated by that, hence this lean listing.
+    """
+    columns = [*_FETCH_COLUMNS, _I.structure] if with_structure else list(_FETCH_COLUMNS)
+    after = 0
+    while True:
+        async with mailbox._db.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(*columns)
+                    .where(_scope(mailbox, folder_id), _I.uid > after, uid_clause(_I.uid, within))
+                    .order_by(_I.uid)
+                    .limit(page)
+                )
+            ).all()
+        for r in rows:
+            kw = r[2]
+            yield FetchRow(
+                r[0], r[1], tuple(kw.split()) if kw else (), r[3], r[4], r[5], r[6], r[7], r[8] if with_structure else None
+            )
+        if len(rows) < page:
+            return
+        after = rows[-1][0]
+
+
+async def read_source(mailbox: Mailbox, row: FetchRow) -> bytes:
+    """The stored bytes of a listed item."""
+    return await mailbox._store.blobs.get(row.blob_id)
 
 
 async def search(

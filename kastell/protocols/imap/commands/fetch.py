@@ -20,7 +20,8 @@ from kastell.protocols.imap.errors import Bad
 from kastell.protocols.imap.parser import Atom, Command, Token
 from kastell.protocols.imap.responses import compress_set, flag_list, internal_date, untagged
 from kastell.store.flags import Flag
-from kastell.store.model import Item
+from kastell.store import search as store_search
+from kastell.store.search import FetchRow
 
 if TYPE_CHECKING:
     from kastell.protocols.imap.session import Session
@@ -158,11 +159,11 @@ async def handle_fetch(session: Session, command: Command) -> str:
     with_structure = bool(names & {"ENVELOPE", "BODY", "BODYSTRUCTURE", "BODY[]", "BINARY", "BINARY.SIZE"})
     needs_source = any(a.needs_source for a in atts)
     written = 0
-    async for item in mailbox.iter_items(selected.folder.id, ranges, with_structure=with_structure):
+    async for item in store_search.iter_fetch_rows(mailbox, selected.folder.id, ranges, with_structure=with_structure):
         seq = selected.seq_of(item.uid)
         if not seq or (changed_since is not None and item.change_num <= changed_since):
             continue
-        raw = await mailbox.source(item) if needs_source else b""
+        raw = await store_search.read_source(mailbox, item) if needs_source else b""
         parts = _render(item, atts, raw, seen_now)
         line = b"* %d FETCH (%s)\r\n" % (seq, b" ".join(parts))
         session.send(line)
@@ -173,7 +174,7 @@ async def handle_fetch(session: Session, command: Command) -> str:
     return f"{command.name} completed"
 
 
-def _parsed(item: Item, raw: bytes) -> mime.ParsedMessage:
+def _parsed(item: FetchRow, raw: bytes) -> mime.ParsedMessage:
     if item.structure is not None:
         try:
             return mime.loads(item.structure)
@@ -191,7 +192,7 @@ def _literal(data: bytes, binary: bool = False) -> bytes:
     return b"{%d}\r\n" % len(data) + data
 
 
-def _render(item: Item, atts: list[Att], raw: bytes, seen_now: set[int]) -> list[bytes]:
+def _render(item: FetchRow, atts: list[Att], raw: bytes, seen_now: set[int]) -> list[bytes]:
     out: list[bytes] = []
     parsed: mime.ParsedMessage | None = None
     has_flags = any(a.name == "FLAGS" for a in atts)
