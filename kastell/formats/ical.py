@@ -58,12 +58,37 @@ def span(component: Any) -> tuple[int | None, int | None]:
         if any("UNTIL" not in r and "COUNT" not in r for r in rules) or "RDATE" in component:
             end = None  # unbounded (or irregular): always a candidate for time-range queries
         else:
-            untils = [_epoch(r["UNTIL"][0]) for r in rules if "UNTIL" in r]
-            if untils and all(u is not None for u in untils) and start is not None and end is not None:
-                end = max(u for u in untils if u is not None) + (end - start)
+            lasts = [_last_instance(component, r) for r in rules]
+            if start is not None and end is not None and lasts and all(x is not None for x in lasts):
+                end = max(x for x in lasts if x is not None) + (end - start)
             else:
-                end = None  # COUNT: the exact last instance is the DAV layer's business
+                end = None  # a rule we cannot bound: stay a candidate
     return start, end
+
+
+_MAX_COUNT = 100_000  # a longer COUNT is treated as unbounded rather than expanded
+
+
+def _last_instance(component: Any, rule: Any) -> int | None:
+    """Epoch start of the last instance of a bounded rule (UNTIL, or COUNT expanded)."""
+    if "UNTIL" in rule:
+        return _epoch(rule["UNTIL"][0])
+    count = int(rule["COUNT"][0])
+    if count > _MAX_COUNT:
+        return None
+    from dateutil import rrule as du
+
+    first = component.get("DTSTART").dt
+    if not isinstance(first, dt.datetime):
+        first = dt.datetime(first.year, first.month, first.day)
+    try:
+        instances = du.rrulestr(rule.to_ical().decode(), dtstart=first)
+        last = None
+        for last in instances:
+            pass
+    except Exception:  # a rule dateutil cannot read: unbounded for indexing
+        return None
+    return _epoch(last, first.tzinfo or dt.timezone.utc) if last is not None else None
 
 
 def item_columns(source: bytes) -> dict[str, Any]:
