@@ -7,6 +7,7 @@ be read yields empty columns (protocols validate uploads before storing).
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 from typing import Any
 
@@ -82,13 +83,10 @@ def _last_instance(component: Any, rule: Any) -> int | None:
     if not isinstance(first, dt.datetime):
         first = dt.datetime(first.year, first.month, first.day)
     try:
-        instances = du.rrulestr(rule.to_ical().decode(), dtstart=first)
-        last = None
-        for last in instances:
-            pass
+        tail = collections.deque(du.rrulestr(rule.to_ical().decode(), dtstart=first), maxlen=1)
     except Exception:  # a rule dateutil cannot read: unbounded for indexing
         return None
-    return _epoch(last, first.tzinfo or dt.timezone.utc) if last is not None else None
+    return _epoch(tail[0], first.tzinfo or dt.UTC) if tail else None
 
 
 def item_columns(source: bytes) -> dict[str, Any]:
