@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -15,6 +16,7 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from kastell import __version__
 from kastell.api import PREFIX, build_api
@@ -25,6 +27,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kastell.admin")
 HEALTH_TIMEOUT = 2.0  # seconds; a database slower than this is as good as down for a load balancer
+
+
+def _mount(prefix: str, app: ASGIApp) -> Mount:
+    """A Mount whose pattern also matches paths with a newline (``%0A``) in them.
+
+    Starlette compiles ``{path:path}`` as ``.*`` without DOTALL, so such a path
+    would miss the mount and get the outer app's plain-text 404 instead of the
+    API's JSON error body.
+    """
+    mount = Mount(prefix, app=app)
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount
 
 
 def admin_routes(kastell: Kastell) -> list[BaseRoute]:
@@ -44,8 +58,8 @@ def admin_routes(kastell: Kastell) -> list[BaseRoute]:
         return Response(await metrics.exposition(kastell), media_type=CONTENT_TYPE_LATEST)
 
     return [
-        Mount(PREFIX, app=build_api(kastell)),
-        Mount("/admin", app=build_console(kastell)),
+        _mount(PREFIX, build_api(kastell)),
+        _mount("/admin", build_console(kastell)),
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/metrics", scrape, methods=["GET"]),
     ]

@@ -31,6 +31,7 @@ log = logging.getLogger("kastell.api")
 PREFIX = "/api/v1"
 
 _ERRORS = {
+    400: {"model": ErrorBody, "description": "the body could not be parsed (not JSON, not UTF-8)"},
     401: {"model": ErrorBody, "description": "no or wrong credentials"},
     403: {"model": ErrorBody, "description": "not allowed for this administrator (read-only, not system)"},
     404: {"model": ErrorBody, "description": "no such object (or outside this administrator's scope)"},
