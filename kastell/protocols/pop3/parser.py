@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 MAX_COMMAND_LINE = 255  # octets, CRLF included (RFC 2449 §4)
 MAX_SASL_LINE = 8192  # base64 of PLAIN with a long password, with room to spare
-MAX_ARGUMENT = 40  # RFC 2449 §4: arguments are at most 40 octets (USER/PASS/AUTH data aside)
 
 
 class Signal(enum.Enum):

@@ -220,6 +220,7 @@ class Session:
             self._folder_id, self._uidvalidity = inbox.id, inbox.uidvalidity
             blob_ids: list[str] = []
             stored: list[int] = []
+            del self._uids[:]  # a failed earlier attempt may have filled part of it
             async for item in box.iter_items(inbox.id):
                 if item.kind == "message":
                     self._uids.append(item.uid)

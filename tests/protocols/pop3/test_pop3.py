@@ -8,6 +8,8 @@ import ssl
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import ALICE, BOB, PASSWORD, Pop3Server
 
@@ -267,3 +269,31 @@ def test_server_stop_says_goodbye(tmp_path: object) -> None:
     stop_server(server, thread)
     assert time.monotonic() - started < 5
     assert client.file.readline().startswith(b"-ERR [SYS/TEMP] server shutting down")
+
+
+VERBS = ["STAT", "LIST", "UIDL", "RETR", "TOP", "DELE", "NOOP", "RSET", "CAPA", "USER", "PASS", "AUTH", "APOP", "XYZ"]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(VERBS), st.binary(max_size=300).map(lambda b: b.replace(b"\n", b" "))),
+        min_size=1,
+        max_size=25,
+    )
+)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_hypothesis_commands_never_break_the_session(pop3_server: Pop3Server, commands: list[tuple[str, bytes]]) -> None:
+    if not pop3_server.inbox_uids():
+        pop3_server.deliver(msg(1), msg(2), DOTTED)
+    payload = b"".join(verb.encode() + b" " + args + b"\r\n" for verb, args in commands)
+    with socket.create_connection((pop3_server.host, pop3_server.port), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        reader.readline()
+        sock.sendall(f"USER {ALICE}\r\nPASS {PASSWORD}\r\n".encode())
+        assert reader.readline() == b"+OK\r\n" and reader.readline().startswith(b"+OK logged in")
+        sock.sendall(payload + b"NOOP\r\nQUIT\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    # The session survived whatever came before: NOOP and QUIT were answered.
+    assert data.endswith(b"+OK\r\n+OK Kastell POP3 server signing off\r\n") or b"signing off" in data.splitlines()[-1]
