@@ -224,7 +224,7 @@ async def _cups(ctx: Context, res: r.Resource) -> Element | None:
 
 @register(qn(DAV, "supported-report-set"))
 async def _srs(ctx: Context, res: r.Resource) -> Element | None:
-    reports = [qn(DAV, "expand-property")]
+    reports: list[str] = []
     if res.kind in (r.PRINCIPAL, r.PRINCIPALS):
         reports += [qn(DAV, "principal-property-search"), qn(DAV, "principal-search-property-set")]
     if res.kind in (r.COLLECTION, r.OBJECT) and not res.gal:
