@@ -195,3 +195,52 @@ def test_oversize_body(http: httpx.Client) -> None:
     big = ICS.format(uid="big").replace("SUMMARY:x", "SUMMARY:" + "x" * (11 * 1024 * 1024))
     r = http.put(cal("big.ics"), content=big, timeout=60)
     assert r.status_code == 403 and "max-resource-size" in r.text
+
+
+ODD_BODIES = [
+    ("REPORT", b"<x/>"),
+    ("REPORT", b'<C:calendar-query xmlns:C="urn:ietf:params:xml:ns:caldav"/>'),
+    (
+        "REPORT",
+        b'<C:calendar-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter/></C:filter></C:calendar-query>',
+    ),
+    (
+        "REPORT",
+        b'<C:calendar-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:filter><C:comp-filter name="VCALENDAR">'
+        b'<C:comp-filter name="VEVENT"><C:time-range start="2026"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>',
+    ),
+    (
+        "REPORT",
+        b'<C:calendar-multiget xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:D="DAV:"><D:href>/etc/passwd</D:href><D:href>../../x</D:href></C:calendar-multiget>',
+    ),
+    ("REPORT", b'<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"/>'),
+    (
+        "REPORT",
+        b'<D:sync-collection xmlns:D="DAV:"><D:sync-token>http://kastell.org/ns/sync/abc</D:sync-token></D:sync-collection>',
+    ),
+    (
+        "REPORT",
+        b'<A:addressbook-query xmlns:A="urn:ietf:params:xml:ns:carddav"><A:filter><A:prop-filter name="FN"><A:text-match match-type="regex">x</A:text-match></A:prop-filter></A:filter></A:addressbook-query>',
+    ),
+    ("PROPFIND", b'<D:propfind xmlns:D="DAV:"><D:prop/></D:propfind>'),
+    ("PROPFIND", b'<D:propfind xmlns:D="DAV:"><D:bogus/></D:propfind>'),
+    ("PROPPATCH", b'<D:propertyupdate xmlns:D="DAV:"><D:set/></D:propertyupdate>'),
+    (
+        "PROPPATCH",
+        b'<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:getetag>x</D:getetag></D:prop></D:set></D:propertyupdate>',
+    ),
+    ("LOCK", b'<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope></D:lockinfo>'),
+    ("MKCALENDAR", b"<not-mkcalendar/>"),
+    ("POST", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"),
+]
+
+
+@pytest.mark.parametrize(("method", "body"), ODD_BODIES)
+def test_odd_requests_get_protocol_errors_not_500(http: httpx.Client, method: str, body: bytes) -> None:
+    target = f"/dav/addressbooks/{ALICE[0]}/Contacts/" if b"carddav" in body else cal()
+    if method == "MKCALENDAR":
+        target = f"/dav/calendars/{ALICE[0]}/odd-{len(body)}/"
+    r = http.request(method, target, content=body, headers={"Depth": "1"})
+    assert r.status_code < 500, (r.status_code, r.text)
+    if method == "LOCK" and r.status_code == 200:
+        http.request("UNLOCK", target, headers={"Lock-Token": r.headers["lock-token"]})
