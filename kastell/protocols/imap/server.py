@@ -15,7 +15,7 @@ import socket
 import ssl
 from typing import TYPE_CHECKING
 
-from kastell.protocols.imap.parser import NEED_DATA, Command, ContinuationRequest, ParseError, Parser
+from kastell.protocols.imap.parser import NEED_DATA, Command, ContinuationRequest, Event, ParseError, Parser
 from kastell.protocols.imap.responses import tagged, untagged
 from kastell.protocols.imap.session import LOGOUT, Session
 
@@ -29,6 +29,9 @@ log = logging.getLogger("kastell.imap")
 IDLE_TIMEOUT = 30 * 60
 PRE_AUTH_TIMEOUT = 60.0
 READ_SIZE = 64 * 1024
+# While a command runs, let the transport keep reading up to this much (pipelined APPENDs then
+# arrive together and are stored in one transaction); idle connections hold no buffer.
+STREAM_LIMIT = 4 * 1024 * 1024
 
 
 class _Closed(Exception):
@@ -44,6 +47,7 @@ class Connection:
         self.tls = tls
         self.parser = Parser()
         self._pending_read: asyncio.Task[bytes] | None = None
+        self._stashed: Event | None = None  # looked at while batching APPENDs, not yet handled
         # Responses are gathered and sent per command (or per FLUSH in long FETCHes):
         # one send() instead of one per line.
         self._out: list[bytes] = []
@@ -111,7 +115,7 @@ class Connection:
     async def next_command(self, session: Session) -> Command | None:
         """The next command; answers parse errors and literal continuations itself."""
         while True:
-            event = self.parser.next_event()
+            event, self._stashed = (self._stashed, None) if self._stashed is not None else (self.parser.next_event(), None)
             if isinstance(event, Command):
                 return event
             if isinstance(event, ContinuationRequest):
@@ -132,6 +136,28 @@ class Connection:
             assert data is not None
             self.parser.feed(data)
 
+    def more_appends(self, limit_bytes: int = 32 * 1024 * 1024, limit: int = 200) -> list[Command]:
+        """APPEND commands already complete in the buffer (pipelined), without reading the socket."""
+        found: list[Command] = []
+        size = 0
+        while len(found) < limit and size < limit_bytes and self._stashed is None:
+            event = self.parser.next_event()
+            if isinstance(event, Command) and event.name == "APPEND":
+                found.append(event)
+                size += sum(len(a) for a in event.args if isinstance(a, bytes))
+                continue
+            if event is NEED_DATA:
+                # Take what the transport has buffered already (never waits for the network).
+                buffered: bytearray = getattr(self.reader, "_buffer")  # noqa: B009 - no public "available" in asyncio
+                if buffered:
+                    self.parser.feed(bytes(buffered))
+                    buffered.clear()
+                    continue
+                break
+            self._stashed = event
+            break
+        return found
+
     def close(self) -> None:
         if self._pending_read is not None:
             self._pending_read.cancel()
@@ -148,7 +174,7 @@ class ImapListener:
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(
-            self._client, sock=self.spec.sock, ssl=self.spec.tls if self.spec.implicit_tls else None, limit=READ_SIZE
+            self._client, sock=self.spec.sock, ssl=self.spec.tls if self.spec.implicit_tls else None, limit=STREAM_LIMIT
         )
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -167,7 +193,10 @@ class ImapListener:
                 command = await conn.next_command(session)
                 if command is None:
                     break
-                await session.execute(command)
+                if command.name == "APPEND":
+                    await session.execute_appends([command, *conn.more_appends()])
+                else:
+                    await session.execute(command)
             await conn.drain()
         except (_Closed, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
             pass

@@ -193,6 +193,26 @@ class Session:
         code, _, rest = text.partition("] ") if text.startswith("[") else ("", "", text)
         self.send(tagged(command.tag, "OK", rest, code[1:] if code else None))
 
+    async def execute_appends(self, commands: list[Command]) -> None:
+        """Several pipelined APPENDs at once (see commands/append.py ``handle_appends``)."""
+        from kastell.protocols.imap.commands.append import handle_appends
+
+        if len(commands) == 1 or self.state not in (AUTHENTICATED, SELECTED):
+            for command in commands:
+                await self.execute(command)
+            return
+        try:
+            results = await handle_appends(self, commands)
+        except StoreError as exc:
+            results = [("", ImapError(str(exc)))] * len(commands)
+        await self._after(COMMANDS["APPEND"])
+        for command, (text, error) in zip(commands, results, strict=True):
+            if error is not None:
+                self.send(tagged(command.tag, error.status, error.text, error.code))
+            else:
+                code, _, rest = text.partition("] ")
+                self.send(tagged(command.tag, "OK", rest, code[1:]))
+
     async def _after(self, spec: CommandSpec) -> None:
         if self.selected is not None:
             await self.updates(allow_expunge=spec.expunge_ok)

@@ -145,3 +145,31 @@ def test_bad_fetch_attributes(alice: imaplib.IMAP4) -> None:
             continue
         raise AssertionError(f"{spec} accepted")
     assert alice.noop()[0] == "OK"
+
+
+def test_pipelined_appends_are_answered_in_order(imap_server: ImapServer) -> None:
+    from tests.protocols.imap.test_session import Raw
+
+    raw = Raw(imap_server)
+    raw.login()
+    batch = b"".join(
+        [
+            b"p1 APPEND INBOX {%d+}\r\n%s\r\n" % (len(PLAIN), PLAIN),
+            b"p2 APPEND Nowhere {%d+}\r\n%s\r\n" % (len(PLAIN), PLAIN),
+            b"p3 APPEND INBOX (\\Seen) {%d+}\r\n%s\r\n" % (len(MULTIPART), MULTIPART),
+            b"p4 APPEND Archive {3+}\r\nabc\r\n",
+            b"p5 NOOP\r\n",
+        ]
+    )
+    raw.send(batch)
+    lines = raw.until(b"p5")
+    tagged = [line for line in lines if not line.startswith(b"*")]
+    assert [line.split(b" ")[0:2] for line in tagged] == [
+        [b"p1", b"OK"], [b"p2", b"NO"], [b"p3", b"OK"], [b"p4", b"OK"], [b"p5", b"OK"]
+    ]
+    assert tagged[0].startswith(b"p1 OK [APPENDUID 1 1]") and tagged[2].startswith(b"p3 OK [APPENDUID 1 2]")
+    assert b"TRYCREATE" in tagged[1]
+    raw.send(b"s SELECT INBOX\r\nf FETCH 2 (FLAGS BODY.PEEK[])\r\n")
+    raw.until(b"s")
+    assert MULTIPART in b"".join(raw.until(b"f"))
+    raw.close()
