@@ -11,16 +11,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
+from tests.peers import _missing
 from tests.protocols.dav.conftest import ALICE, Dav
-
-pytestmark = pytest.mark.skipif(shutil.which("litmus") is None, reason="litmus not installed (apt-get install litmus)")
 
 EXPECTED = {"basic": 16, "copymove": 13, "props": 30, "http": 4, "locks": 41}
 
 
 def test_litmus(dav_server: Dav, tmp_path: Path) -> None:
+    if shutil.which("litmus") is None:
+        _missing("litmus (Debian package litmus)")
     done = subprocess.run(
         ["litmus", f"{dav_server.url}/dav/files/{ALICE[0]}/", ALICE[0], ALICE[1]],
         env={"TESTS": "basic copymove props http locks", "PATH": "/usr/bin:/bin"},
