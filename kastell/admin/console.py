@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 import kastell.admin.pages as pages
 from kastell import __version__
-from kastell.admin.session import Sessions, check_csrf, check_login_token, load_key, login_token, set_login_token
+from kastell.admin.session import Sessions, check_csrf, load_key
 from kastell.api.actions import Actions
 from kastell.api.auth import Principal, client_of
 from kastell.directory.audit import get_admin_by_name
@@ -123,7 +123,7 @@ class ConsoleApp:
             return self._login_page(request, target, None, "", 200)
         form = await request.form()
         name, password, token = (str(form.get(key, "")) for key in ("name", "password", "login_csrf"))
-        if not check_login_token(request, token):
+        if not self.sessions.check_login_token(request, token):
             return self.render(
                 "message.html", 403, title="Refused", text="Missing or wrong CSRF token; reload the login page."
             )
@@ -142,9 +142,9 @@ class ConsoleApp:
         return response
 
     def _login_page(self, request: Request, target: str, error: str | None, name: str, status: int) -> Response:
-        token = login_token(request)
+        token = self.sessions.login_token(request)
         response = self.render("login.html", status, next=target, error=error, name=name, login_csrf=token)
-        set_login_token(request, response, token)
+        self.sessions.set_login_token(request, response, token)
         return response
 
     async def logout(self, request: Request) -> Response:
@@ -167,8 +167,8 @@ _SECURITY_HEADERS = {
 }
 
 
-def build_console(kastell: Kastell) -> Starlette:
-    console = ConsoleApp(kastell)
+def build_console(kastell: Kastell, console: ConsoleApp | None = None) -> Starlette:
+    console = console or ConsoleApp(kastell)
     page = console.page
     routes = [
         Route("/", page(pages.dashboard)),

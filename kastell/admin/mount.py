@@ -1,4 +1,4 @@
-"""Everything administration adds to the one ASGI app: ``/api/v1``, ``/admin``, ``/metrics``, ``/healthz``.
+"""Everything administration adds to the one ASGI app: ``/api/v1``, ``/admin``, ``/account``, ``/metrics``, ``/healthz``.
 
 ``kastell.web.app`` lists ``*admin_routes(kastell)`` first in its routes;
 the paths are those of CONTRACT.md.
@@ -42,7 +42,10 @@ def _mount(prefix: str, app: ASGIApp) -> Mount:
 
 
 def admin_routes(kastell: Kastell) -> list[BaseRoute]:
-    from kastell.admin.console import build_console
+    from kastell.admin.console import ConsoleApp, build_console
+    from kastell.admin.selfservice import build_selfservice
+
+    console = ConsoleApp(kastell)
 
     async def healthz(_request: Request) -> Response:
         """Liveness: the process answers and its database does (503 otherwise)."""
@@ -59,7 +62,8 @@ def admin_routes(kastell: Kastell) -> list[BaseRoute]:
 
     return [
         _mount(PREFIX, build_api(kastell)),
-        _mount("/admin", build_console(kastell)),
+        _mount("/admin", build_console(kastell, console)),
+        _mount("/account", build_selfservice(kastell, console)),
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/metrics", scrape, methods=["GET"]),
     ]

@@ -33,7 +33,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 COOKIE = "kastell_admin"
-LOGIN_COOKIE = "kastell_login"
 PATH = "/admin"
 MAX_AGE = 8 * 3600  # a working day; then log in again
 LOGIN_MAX_AGE = 3600
@@ -64,11 +63,18 @@ def load_key(data_dir: Path) -> bytes:
 
 
 class Sessions:
-    def __init__(self, key: bytes) -> None:
-        self._signer = URLSafeTimedSerializer(key, salt="kastell-admin-session")
+    """Signed-cookie sessions under ``path``; the console's, or (other cookie, path, salt) self-service's."""
+
+    def __init__(
+        self, key: bytes, *, cookie: str = COOKIE, path: str = PATH, salt: str = "kastell-admin-session"
+    ) -> None:
+        self._signer = URLSafeTimedSerializer(key, salt=salt)
+        self.cookie = cookie
+        self.login_cookie = cookie + "_login"
+        self.path = path
 
     def read(self, request: Request) -> Session | None:
-        raw = request.cookies.get(COOKIE)
+        raw = request.cookies.get(self.cookie)
         if not raw:
             return None
         try:
@@ -79,44 +85,40 @@ class Sessions:
             return None
         return Session(admin=data["a"], csrf=data["c"])
 
-    def start(self, request: Request, response: Response, admin: str) -> None:
-        value = self._signer.dumps({"a": admin, "c": secrets.token_urlsafe(24)})
-        _set(request, response, COOKIE, value, MAX_AGE)
-        response.delete_cookie(LOGIN_COOKIE, path=PATH)
+    def start(self, request: Request, response: Response, who: str) -> None:
+        value = self._signer.dumps({"a": who, "c": secrets.token_urlsafe(24)})
+        self._set(request, response, self.cookie, value, MAX_AGE)
+        response.delete_cookie(self.login_cookie, path=self.path)
 
     def end(self, response: Response) -> None:
-        response.delete_cookie(COOKIE, path=PATH)
+        response.delete_cookie(self.cookie, path=self.path)
 
+    def login_token(self, request: Request) -> str:
+        """The double-submit token of the login form (the browser's, if it has a sane one)."""
+        token = request.cookies.get(self.login_cookie)
+        if not token or len(token) > 100:
+            token = secrets.token_urlsafe(24)
+        return token
 
-def login_token(request: Request) -> str:
-    """The double-submit token of the login form (the browser's, if it has a sane one)."""
-    token = request.cookies.get(LOGIN_COOKIE)
-    if not token or len(token) > 100:
-        token = secrets.token_urlsafe(24)
-    return token
+    def set_login_token(self, request: Request, response: Response, token: str) -> None:
+        self._set(request, response, self.login_cookie, token, LOGIN_MAX_AGE)
 
+    def check_login_token(self, request: Request, submitted: str) -> bool:
+        expected = request.cookies.get(self.login_cookie, "")
+        return bool(expected) and hmac.compare_digest(expected.encode(), submitted.encode())
 
-def set_login_token(request: Request, response: Response, token: str) -> None:
-    _set(request, response, LOGIN_COOKIE, token, LOGIN_MAX_AGE)
-
-
-def check_login_token(request: Request, submitted: str) -> bool:
-    expected = request.cookies.get(LOGIN_COOKIE, "")
-    return bool(expected) and hmac.compare_digest(expected.encode(), submitted.encode())
+    def _set(self, request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path=self.path,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
 
 
 def check_csrf(session: Session, request: Request, submitted: str | None) -> bool:
     token = submitted or request.headers.get("x-csrf-token") or ""
     return hmac.compare_digest(session.csrf.encode(), token.encode())
-
-
-def _set(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path=PATH,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )

@@ -139,3 +139,43 @@ def test_console_login_domain_user_reset_and_imap_login(server: AdminServer, bro
     expect(page).to_have_url(server.base + "/admin/login?next=/admin/users")
     assert failures == []
     context.close()
+
+
+def test_self_service_password_change(server: AdminServer, browser: object) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    with server.client() as api:
+        api.post("/domains", json={"name": "self.test"})
+        assert api.post("/users", json={"address": "sam@self.test", "password": "sams-old-password"}).status_code == 201
+    context = browser.new_context(base_url=server.base)
+    page = context.new_page()
+    page.goto("/account/")
+    expect(page).to_have_url(server.base + "/account/login")
+    page.get_by_label("E-mail address").fill("sam@self.test")
+    page.get_by_label("Password").fill("sams-old-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="sam@self.test")).to_be_visible()
+    # An admin session is not a user session, nor the reverse.
+    assert context.request.get(server.base + "/admin/", max_redirects=0).status == 303
+
+    page.get_by_label("Current password").fill("wrong")
+    page.get_by_label("New password", exact=True).fill("sams-new-password")
+    page.get_by_label("New password again").fill("sams-new-password")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_contain_text("current password is wrong")
+
+    page.get_by_label("Current password").fill("sams-old-password")
+    page.get_by_label("New password", exact=True).fill("sams-new-password")
+    page.get_by_label("New password again").fill("sams-new-password")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_contain_text("password was changed")
+    with imaplib.IMAP4("127.0.0.1", server.server.ports["imap"]) as imap:
+        assert imap.login("sam@self.test", "sams-new-password")[0] == "OK"
+    assert context.request.post(server.base + "/account/password", form={"current": "x"}).status == 403
+    with server.client() as api:
+        entries = api.get("/audit", params={"actor": "sam@self.test"}).json()["items"]
+    assert [e["action"] for e in entries] == ["self.password"]
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(server.base + "/account/login")
+    context.close()
