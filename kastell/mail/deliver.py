@@ -21,6 +21,7 @@ that recipient: nothing acknowledged exists only in memory.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 from kastell.directory.resolve import LocalRecipient, Resolution
 from kastell.store.errors import ItemTooLarge, NoSuchFolder, NoSuchMailbox, QuotaExceeded
 from kastell.store.mailbox import Mailbox
-from kastell.store.model import NewItem
+from kastell.store.model import Appended, NewItem
 
 if TYPE_CHECKING:
     from kastell.app import Kastell
@@ -124,6 +125,63 @@ class Outcome:
     uid: int = 0
 
 
+class _GroupCommit:
+    """Concurrent deliveries into one folder share one store transaction (group commit).
+
+    The store commits (and syncs) once per ``append_many``; when several SMTP/LMTP
+    sessions deliver into the same folder at once, the ones that arrive while a
+    commit is in flight are stored together by the next one. A flusher task, not
+    a caller, does the work, so a client that disconnects cannot strand the others.
+    Every caller still gets its own result only after its commit.
+    """
+
+    MAX_BATCH = 64
+
+    def __init__(self, mailbox: Mailbox, folder_id: int) -> None:
+        self.mailbox = mailbox
+        self.folder_id = folder_id
+        self.pending: list[tuple[bytes, asyncio.Future[Appended]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def append(self, source: bytes) -> Appended:
+        future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
+        self.pending.append((source, future))
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._flush())
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending[: self.MAX_BATCH], self.pending[self.MAX_BATCH :]
+            try:
+                results = await self.mailbox.append_many(self.folder_id, [NewItem(source) for source, _ in batch])
+            except Exception as exc:
+                if len(batch) == 1:
+                    _settle(batch[0][1], exception=exc)
+                    continue
+                # One bad item (quota, size) must not fail its neighbours: store them one by one.
+                for source, future in batch:
+                    try:
+                        _settle(future, await self.mailbox.append(self.folder_id, NewItem(source)))
+                    except Exception as single:
+                        _settle(future, exception=single)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                _settle(future, result)
+
+
+def _settle(
+    future: asyncio.Future[Appended], result: Appended | None = None, *, exception: Exception | None = None
+) -> None:
+    if future.done():
+        return
+    if exception is not None:
+        future.set_exception(exception)
+    else:
+        assert result is not None
+        future.set_result(result)
+
+
 @dataclass
 class LocalDelivery:
     """The pipeline for one app. ``spam`` and ``sieve`` are the hooks described above."""
@@ -133,6 +191,20 @@ class LocalDelivery:
     sieve: SieveHook = field(default_factory=NoSieve)
     # (org, account) → the open mailbox and its INBOX/Junk ids; saves two reads per message.
     _mailboxes: dict[tuple[int, int], tuple[Mailbox, dict[str, int]]] = field(default_factory=dict)
+    _commits: dict[tuple[int, int], _GroupCommit] = field(default_factory=dict)
+
+    async def _append(self, mailbox: Mailbox, folder_id: int, source: bytes) -> Appended:
+        key = (mailbox.id, folder_id)
+        group = self._commits.get(key)
+        if group is None or group.mailbox is not mailbox:
+            if len(self._commits) > 10000:  # forget idle folders; a bound, not an LRU
+                self._commits = {k: g for k, g in self._commits.items() if g.pending or not (g.task and g.task.done())}
+            group = self._commits[key] = _GroupCommit(mailbox, folder_id)
+        try:
+            return await group.append(source)
+        finally:
+            if not group.pending and (group.task is None or group.task.done()):
+                self._commits.pop(key, None)
 
     async def check_recipient(self, address: str) -> RecipientCheck:
         """The RCPT answer for ``address`` (never raises for bad input)."""
@@ -211,7 +283,7 @@ class LocalDelivery:
             if folder_id is None:
                 folder_id = (await mailbox.folder_by_path(target)).id
             try:
-                appended = await mailbox.append(folder_id, NewItem(source))
+                appended = await self._append(mailbox, folder_id, source)
             except (NoSuchFolder, NoSuchMailbox):
                 # The folder was deleted or the account re-created since we cached it: look again once.
                 self._mailboxes.pop((recipient.org_id, recipient.account_id), None)

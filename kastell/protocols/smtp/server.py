@@ -145,6 +145,9 @@ class SmtpListener:
 
 
 async def listen(app: Kastell, spec: ListenSpec) -> SmtpListener:
+    # aiosmtpd logs every command line at INFO ("mail.log"): too much for a server log, and it
+    # costs time per message. Its warnings and errors still come through.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     listener = SmtpListener(app, spec, POLICIES[spec.service])
     await listener.start()
     return listener

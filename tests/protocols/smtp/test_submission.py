@@ -338,3 +338,25 @@ async def test_mta_sts_enforce_refuses_plaintext_and_foreign_mx(world: tuple[Mai
         return bool(sink.handler.messages)
 
     await wait_for(delivered)  # testing mode: delivered as usual
+
+
+async def test_queued_blob_survives_the_blob_collector(world: tuple[MailEnv, Sink]) -> None:
+    """The collector marks only blobs that items reference; the runner keeps queued blobs fresh."""
+    import os
+    import time as _time
+
+    env, sink = world
+    sink.handler.data_reply = "451 4.3.0 later"
+    queue = transport(env.app).queue
+    ident = await queue.enqueue("alice@example.test", ["dave@remote.example"], b"Subject: keep\r\n\r\nme\r\n")
+    [message] = [m for m in await queue.list() if m.id == ident]
+    path = env.app.blobs.path(message.blob_id)
+    old = _time.time() - 7200
+    os.utime(path, (old, old))  # as if queued two hours ago, older than the collector's grace
+    runner = transport(env.app).runner
+    assert runner is not None
+    runner._last_touch = 0.0
+    await runner._keep_blobs()
+    await env.app.store.collect_garbage(3600)
+    assert path.exists()
+    assert await queue.source(ident) == b"Subject: keep\r\n\r\nme\r\n"
