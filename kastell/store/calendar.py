@@ -108,3 +108,65 @@ async def locate(mailbox: Mailbox, path: str, name: str | None = None, object_ui
             )
             same = tuple(_item(r) for r in rows)
     return Located(folder, props, item, same)
+
+
+_LEAN = (
+    _I.id, _I.folder_id, _I.uid, _I.change_num, _I.created_change, _I.kind, _I.name, _I.flags,
+    _I.internal_date, _I.internal_tz, _I.size, _I.blob_id, _I.subject, _I.object_uid, _I.start_time, _I.end_time,
+)  # fmt: skip
+
+
+async def listing(mailbox: Mailbox, folder_id: int, *, page: int = 5000) -> list[Item]:
+    """The members of a groupware folder for a DAV listing (PROPFIND Depth 1, initial sync).
+
+    Reads only what a listing shows (name, change number, size, dates, UID, span);
+    the mail-only fields of the returned Items (addresses, threading, preview) are
+    empty. Paged by UID so a huge folder is not one query.
+    """
+    out: list[Item] = []
+    after = 0
+    while True:
+        async with mailbox._db.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(*_LEAN)
+                    .where(mailbox._item_scope(), _I.folder_id == folder_id, _I.uid > after)
+                    .order_by(_I.uid)
+                    .limit(page)
+                )
+            ).all()
+        out.extend(
+            Item(
+                id=r[0],
+                folder_id=r[1],
+                uid=r[2],
+                change_num=r[3],
+                created_change=r[4],
+                kind=r[5],
+                name=r[6],
+                flags=r[7],
+                keywords=(),
+                internal_date=r[8],
+                internal_tz=r[9],
+                size=r[10],
+                blob_id=r[11],
+                sent_date=None,
+                subject=r[12],
+                from_addr="",
+                from_name="",
+                to_addrs=(),
+                cc_addrs=(),
+                message_id=None,
+                in_reply_to=(),
+                references=(),
+                has_attachments=False,
+                preview="",
+                object_uid=r[13],
+                start_time=r[14],
+                end_time=r[15],
+            )  # fmt: skip
+            for r in rows
+        )
+        if len(rows) < page:
+            return out
+        after = rows[-1][2]

@@ -339,7 +339,7 @@ async def children(ctx: Context, res: Resource) -> list[Resource]:
 
         return await gal.members(ctx, res)
     if res.kind == COLLECTION and res.folder is not None:
-        out = [member(res, item) async for item in ctx.mailbox.iter_items(res.folder.id)]
+        out = [member(res, item) for item in await calendar.listing(ctx.mailbox, res.folder.id)]
         if res.space == "files":
             prefix = res.folder.path + "/"
             subs = [

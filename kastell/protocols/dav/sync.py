@@ -17,6 +17,7 @@ from kastell.protocols.dav.context import SYNC_PREFIX, Context
 from kastell.protocols.dav.errors import DavError
 from kastell.protocols.dav.methods.propfind import collect
 from kastell.protocols.dav.xml import DAV, Element, multistatus, propstat_response, qn, status_response, sub
+from kastell.store import calendar
 
 _EXT = {"calendars": "ics", "addressbooks": "vcf", "files": "bin"}
 
@@ -46,7 +47,7 @@ async def sync_collection(ctx: Context, res: r.Resource, root: Element) -> Respo
     res.folder = folder
     ms = multistatus()
     if not token_text:
-        members = [r.member(res, item) async for item in ctx.mailbox.iter_items(folder.id)]
+        members = [r.member(res, item) for item in await calendar.listing(ctx.mailbox, folder.id)]
     else:
         since = parse_token(token_text)
         if since > await ctx.mailbox.last_change():

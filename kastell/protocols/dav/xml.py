@@ -60,11 +60,11 @@ def parse(body: bytes) -> Element | None:
 
 
 def element(tag: str, text: str | None = None, children: Iterable[Element] = ()) -> Element:
-    el = etree.Element(tag, nsmap=None)
+    el = etree.Element(tag)
     if text is not None:
         el.text = text
-    for child in children:
-        el.append(child)
+    if children:
+        el.extend(children)
     return el
 
 
@@ -114,27 +114,35 @@ def status_line(code: int) -> str:
     return f"HTTP/1.1 {code} {_REASONS.get(code, 'Unknown')}"
 
 
+_RESPONSE, _HREF, _PROPSTAT, _PROP, _STATUS = (qn(DAV, n) for n in ("response", "href", "propstat", "prop", "status"))
+_SubElement = etree.SubElement
+
+
 def propstat_response(
     ms: Element, path: str, found: list[Element], missing: list[str], extra: dict[int, list[str]] | None = None
 ) -> Element:
-    """One ``<D:response>`` with a 200 propstat for ``found`` and a 404 for ``missing``."""
-    response = etree.SubElement(ms, qn(DAV, "response"))
-    sub(response, qn(DAV, "href"), path)
-    groups: list[tuple[int, list[Element]]] = []
-    if found:
-        groups.append((200, found))
+    """One ``<D:response>`` with a 200 propstat for ``found`` and a 404 for ``missing``.
+
+    On the hot path of every listing (2,000 members per PROPFIND): plain SubElement
+    calls with precomputed names, no helper layers.
+    """
+    response = _SubElement(ms, _RESPONSE)
+    _SubElement(response, _HREF).text = path
+    if found or not (missing or extra):
+        propstat = _SubElement(response, _PROPSTAT)
+        prop = _SubElement(propstat, _PROP)
+        prop.extend(found)
+        _SubElement(propstat, _STATUS).text = "HTTP/1.1 200 OK"
+    groups: list[tuple[int, list[str]]] = []
     if missing:
-        groups.append((404, [etree.Element(name) for name in missing]))
-    for code, names in (extra or {}).items():
-        groups.append((code, [etree.Element(name) for name in names]))
-    if not groups:
-        groups.append((200, []))
-    for code, props in groups:
-        propstat = etree.SubElement(response, qn(DAV, "propstat"))
-        prop = etree.SubElement(propstat, qn(DAV, "prop"))
-        for p in props:
-            prop.append(p)
-        sub(propstat, qn(DAV, "status"), status_line(code))
+        groups.append((404, missing))
+    groups.extend((extra or {}).items())
+    for code, names in groups:
+        propstat = _SubElement(response, _PROPSTAT)
+        prop = _SubElement(propstat, _PROP)
+        for name in names:
+            _SubElement(prop, name)
+        _SubElement(propstat, _STATUS).text = status_line(code)
     return response
 
 
