@@ -64,3 +64,33 @@ async def test_aiosmtplib_inbound(mailenv: MailEnv) -> None:
     )
     assert errors == {}
     assert len(await mailenv.inbox("alice@example.test")) == 1
+
+
+async def test_concurrent_deliveries_group_commit(mailenv: MailEnv) -> None:
+    """Parallel sessions into one INBOX share transactions; each reply still matches what was stored."""
+
+    async def one(n: int, rcpt: str) -> bool:
+        errors, _ = await aiosmtplib.send(
+            f"From: x@remote.example\r\nSubject: c{n}\r\n\r\n{'y' * 900}\r\n{'y' * 900}\r\n".encode(),
+            sender="x@remote.example",
+            recipients=[rcpt],
+            hostname="127.0.0.1",
+            port=mailenv.ports["smtp"],
+            start_tls=False,
+        )
+        return errors == {}
+
+    results = await asyncio.gather(*(one(n, "alice@example.test") for n in range(16)))
+    assert all(results)
+    stored = await mailenv.inbox("alice@example.test")
+    assert sorted(int(s.split(b"Subject: c", 1)[1].split(b"\r\n", 1)[0]) for s in stored) == list(range(16))
+    assert await mailenv.audit("alice@example.test") == []
+
+    # bob has room for about three: the batch falls back to one-by-one and answers each truthfully.
+    await mailenv.app.directory.set_quota("bob@example.test", 7000)
+    outcomes = await asyncio.gather(*(one(n, "bob@example.test") for n in range(8)), return_exceptions=True)
+    accepted = [o for o in outcomes if o is True]
+    refused = [o for o in outcomes if isinstance(o, aiosmtplib.SMTPResponseException) and o.code == 452]
+    assert len(accepted) + len(refused) == 8 and 1 <= len(accepted) < 8
+    assert len(await mailenv.inbox("bob@example.test")) == len(accepted)
+    assert await mailenv.audit("bob@example.test") == []
