@@ -244,3 +244,27 @@ def test_odd_requests_get_protocol_errors_not_500(http: httpx.Client, method: st
     assert r.status_code < 500, (r.status_code, r.text)
     if method == "LOCK" and r.status_code == 200:
         http.request("UNLOCK", target, headers={"Lock-Token": r.headers["lock-token"]})
+
+
+def test_tasks_and_notes_collections(http: httpx.Client) -> None:
+    base = f"/dav/calendars/{ALICE[0]}/"
+    journal = ICS.replace("VEVENT", "VJOURNAL").replace("DTEND:20260301T110000Z\r\n", "").format(uid="note-1")
+    assert http.put(base + "Notes/n1.ics", content=journal).status_code == 201
+    assert http.put(base + "Notes/n2.ics", content=ICS.format(uid="ev-in-notes")).status_code == 403
+    todo = ICS.replace("VEVENT", "VTODO").replace("DTEND", "DUE").format(uid="task-1")
+    assert http.put(base + "Tasks/t1.ics", content=todo).status_code == 201
+    query = (
+        b'<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop>'
+        b'<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VJOURNAL"/></C:comp-filter></C:filter>'
+        b"</C:calendar-query>"
+    )
+    r = http.request("REPORT", base + "Notes/", content=query, headers={"Depth": "1"})
+    assert r.status_code == 207 and "n1.ics" in r.text
+    comps = http.request(
+        "PROPFIND",
+        base,
+        headers={"Depth": "1"},
+        content=b'<propfind xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><prop>'
+        b"<C:supported-calendar-component-set/></prop></propfind>",
+    )
+    assert '<C:comp name="VJOURNAL"/>' in comps.text and '<C:comp name="VTODO"/>' in comps.text
