@@ -217,6 +217,12 @@ async def resolve(ctx: Context, segments: list[str], uid: str | None = None) -> 
             return Resource(PRINCIPALS, f"{BASE}/principals/")
         if n == 2:
             address = segments[1].lower()
+            if address != ctx.account.address.lower():
+                # Other principals exist for users of the same organisation only.
+                from kastell.protocols.dav.caldav.scheduling import peer
+
+                if await peer(ctx, address) is None:
+                    raise DavError(404)
             return Resource(PRINCIPAL, f"{BASE}/principals/{seg(address)}/", owner=address)
         raise DavError(404)
     if head not in SPACE_CLASSES:

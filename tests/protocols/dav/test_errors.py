@@ -268,3 +268,8 @@ def test_tasks_and_notes_collections(http: httpx.Client) -> None:
         b"<C:supported-calendar-component-set/></prop></propfind>",
     )
     assert '<C:comp name="VJOURNAL"/>' in comps.text and '<C:comp name="VTODO"/>' in comps.text
+
+
+def test_principals_of_the_organisation_only(http: httpx.Client) -> None:
+    assert http.request("PROPFIND", f"/dav/principals/{BOB[0]}/", headers={"Depth": "0"}).status_code == 207
+    assert http.request("PROPFIND", "/dav/principals/nobody@else.example/", headers={"Depth": "0"}).status_code == 404
