@@ -54,8 +54,17 @@ def ok(code: str, text: str = "") -> bytes:
     return untagged(f"OK [{code}] {text}".rstrip())
 
 
-def flag_list(flags: int, keywords: Iterable[str], recent: bool = False) -> bytes:
-    names = flag_names(flags)
+# Every combination of the five system flags, rendered once: FETCH FLAGS of a
+# 250,000-message folder must not build enum values per message.
+_SYSTEM = [" ".join(flag_names(bits)) for bits in range(32)]
+_EMPTY = tuple[str, ...]()
+
+
+def flag_list(flags: int, keywords: Iterable[str] = _EMPTY, recent: bool = False) -> bytes:
+    system = _SYSTEM[flags & 31]
+    if not keywords and not recent:
+        return b"(" + system.encode() + b")"
+    names = [system] if system else []
     if recent:
         names.append("\\Recent")
     names.extend(keywords)
