@@ -238,3 +238,36 @@ def strip_method(source: bytes) -> bytes:
     calendar = icalendar.Calendar.from_ical(source)
     calendar.pop("METHOD", None)
     return bytes(calendar.to_ical())
+
+
+def split_objects(source: bytes) -> list[tuple[str, str, bytes]]:
+    """A whole calendar (an export, a subscription) as calendar object resources:
+    ``(component type, UID, one VCALENDAR per UID with the VTIMEZONEs it uses)``.
+
+    For ``kastell import ics``: each result passes ``validate``. Components without a
+    UID get a generated one, so nothing of the file is lost.
+    """
+    import uuid
+
+    calendar = icalendar.Calendar.from_ical(source)
+    timezones = {str(tz.get("TZID")): tz for tz in calendar.walk("VTIMEZONE")}
+    groups: dict[str, list[Any]] = {}
+    for component in calendar.subcomponents:
+        if component.name not in _COMPONENTS:
+            continue
+        if "UID" not in component:
+            component.add("UID", str(uuid.uuid4()))
+        groups.setdefault(str(component["UID"]), []).append(component)
+    out = []
+    for uid, components in groups.items():
+        obj = icalendar.Calendar()
+        obj.add("VERSION", "2.0")
+        obj.add("PRODID", str(calendar.get("PRODID", "-//Kastell//import//EN")))
+        text = b"".join(c.to_ical() for c in components)
+        for tzid, tz in timezones.items():
+            if f"TZID={tzid}".encode() in text:
+                obj.add_component(tz)
+        for component in components:
+            obj.add_component(component)
+        out.append((components[0].name, uid, bytes(obj.to_ical())))
+    return out

@@ -77,3 +77,28 @@ def convert(source: bytes, version: str) -> bytes:
 def card_version(source: bytes) -> str:
     head = source[:4096].upper()
     return "4.0" if b"VERSION:4.0" in head else "3.0"
+
+
+def split_cards(source: bytes) -> list[tuple[str, bytes]]:
+    """A .vcf with many cards as ``(UID, one card)`` pairs, for ``kastell import vcf``.
+
+    Cards keep their bytes; a card without UID gets one, so each passes ``validate``.
+    """
+    import uuid
+
+    text = source.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    out: list[tuple[str, bytes]] = []
+    current: list[str] = []
+    for line in text.split("\n"):
+        if line.upper().startswith("BEGIN:VCARD"):
+            current = [line]
+        elif current:
+            current.append(line)
+            if line.upper().startswith("END:VCARD"):
+                uid = next((ln[4:].strip() for ln in current if ln.upper().startswith("UID:")), "")
+                if not uid:
+                    uid = str(uuid.uuid4())
+                    current.insert(-1, f"UID:{uid}")
+                out.append((uid, ("\r\n".join(current) + "\r\n").encode()))
+                current = []
+    return out

@@ -148,3 +148,23 @@ def test_vcard_versions() -> None:
     assert vcard.card_version(v4) == "4.0"
     with pytest.raises(vcard.InvalidCard):
         vcard.validate(b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:x\r\nUID:1\r\nEND:VCARD\r\n")
+
+
+def test_split_for_import() -> None:
+    whole = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n"
+        b"BEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\n"
+        b"END:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=Europe/Berlin:20260101T100000\r\nEND:VEVENT\r\n"
+        b"BEGIN:VEVENT\r\nUID:b\r\nDTSTART:20260102T100000Z\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nSUMMARY:no uid\r\nEND:VTODO\r\n"
+        b"END:VCALENDAR\r\n"
+    )
+    parts = ical.split_objects(whole)
+    assert [p[0] for p in parts] == ["VEVENT", "VEVENT", "VTODO"]
+    assert b"VTIMEZONE" in parts[0][2] and b"VTIMEZONE" not in parts[1][2]
+    for _, uid, obj in parts:
+        assert ical.validate(obj)[1] == uid
+    cards = vcard.split_cards(
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:1\r\nFN:A\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:4.0\r\nFN:B\r\nEND:VCARD\r\n"
+    )
+    assert len(cards) == 2 and cards[0][0] == "1"
+    assert vcard.validate(cards[1][1])[1] == cards[1][0]
