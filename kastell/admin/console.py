@@ -179,6 +179,7 @@ def build_console(kastell: Kastell, console: ConsoleApp | None = None) -> Starle
         Route("/domains/{name}", page(pages.domain), methods=["GET"]),
         Route("/domains/{name}/delete", page(pages.domain_delete), methods=["POST"]),
         Route("/users", page(pages.users), methods=["GET", "POST"]),
+        Route("/users-import", page(pages.users_import), methods=["POST"]),
         Route("/users/{address}", page(pages.user), methods=["GET", "POST"]),
         Route("/users/{address}/password", page(pages.user_password), methods=["POST"]),
         Route("/users/{address}/delete", page(pages.user_delete), methods=["POST"]),

@@ -9,6 +9,8 @@ never put into a redirect URL (it would end up in history and logs).
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from typing import TYPE_CHECKING, Any, get_args
 from urllib.parse import quote
 
@@ -245,6 +247,45 @@ async def user_delete(request: Request, c: Console) -> Response:
     except ApiError as exc:
         return await _user_page(c, request.path_params["address"], error=exc)
     return _redirect("/admin/users")
+
+
+CSV_LIMIT = 5000  # rows per import: a bigger file is split by the operator, not queued (no task queue yet)
+
+
+async def users_import(request: Request, c: Console) -> Response:
+    """Create users from CSV (address, name, password, quota; header row optional); report each row.
+
+    Rows are independent: one bad row is reported and the others still land.
+    Generated passwords are shown in this answer only.
+    """
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        return c.render("import.html", 422, results=[], error="Choose a CSV file.", error_field="file")
+    raw = (await upload.read(5 * 1024 * 1024 + 1)).decode("utf-8-sig", errors="replace")
+    rows = [row for row in csv.reader(io.StringIO(raw)) if row and any(cell.strip() for cell in row)]
+    if rows and rows[0][0].strip().lower() in ("address", "email", "e-mail"):
+        rows = rows[1:]
+    if len(rows) > CSV_LIMIT:
+        return c.render("import.html", 422, results=[], error=f"At most {CSV_LIMIT} rows per file.", error_field="file")
+    results: list[dict[str, Any]] = []
+    for number, row in enumerate(rows, start=1):
+        cells = [cell.strip() for cell in row] + ["", "", "", ""]
+        address, name, password, quota_text = cells[:4]
+        generated = None if password else generate_password()
+        try:
+            made = await c.actions.create_user(
+                address, password or generated, name=name, quota=_size_field(quota_text, "quota")
+            )
+        except ApiError as exc:
+            results.append({"row": number, "address": address, "ok": False, "message": exc.message})
+        else:
+            results.append(
+                {"row": number, "address": made.address, "ok": True, "message": "created", "password": generated}
+            )
+    created = sum(1 for r in results if r["ok"])
+    notice = f"{created} of {len(results)} users created."
+    return c.render("import.html", results=results, notice=notice)
 
 
 # ---------------------------------------------------------------- groups and audit
