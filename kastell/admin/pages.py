@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kastell.api.actions import generate_password
-from kastell.api.dns import domain_records
+from kastell.api.dns import dns_records_of, live_check
 from kastell.api.errors import ApiError
 from kastell.api.models import PermissionName, permission_bits, permission_names
 from kastell.config import parse_size
@@ -103,21 +103,20 @@ async def domains(request: Request, c: Console) -> Response:
 
 
 async def domain(request: Request, c: Console, error: ApiError | None = None) -> Response:
-    from kastell.mail.dkim import DkimKeys
-
     try:
         found = await c.actions.get_domain(request.path_params["name"])
     except ApiError as exc:
         return c.render("message.html", exc.status, title="Not found", text=exc.message)
-    keys = await DkimKeys(c.app.kastell.db).active(found.name)
-    hostname = c.app.kastell.settings.config.server.hostname
-    records = domain_records(found.name, hostname, [(k.dns_name(), k.dns_text()) for k in keys])
+    records = await dns_records_of(c.app.kastell, found.name)
+    checked = request.query_params.get("check") == "1"
+    checks = await live_check(records) if checked else [None] * len(records)
     users = await c.actions.list_users(found.name) if found.alias_of is None else []
     return c.render(
         "domain.html",
         error.status if error else 200,
         domain=found,
-        records=records,
+        rows=list(zip(records, checks, strict=True)),
+        checked=checked,
         users=users[:PAGE],
         user_count=len(users),
         created=request.query_params.get("created"),

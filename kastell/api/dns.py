@@ -7,8 +7,16 @@ point at the server's configured hostname; the operator publishes them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kastell.mail.dns import DnsTempError, Resolver
+from kastell.mail.dns import NoSuchDomain as NoSuchName
+
+if TYPE_CHECKING:
+    from kastell.app import Kastell
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +62,71 @@ def domain_records(domain: str, hostname: str, dkim: Sequence[tuple[str, str]] =
         Record("TXT", f"_carddavs._tcp.{domain}", "path=/dav/", "CardDAV context path"),
     ]
     return records
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """What DNS says about one record: ``ok``, ``missing``, ``different``, ``unknown`` (lookup failed) or ``unchecked``."""
+
+    status: str
+    found: tuple[str, ...] = ()
+
+
+def _norm(host: str) -> str:
+    return host.lower().rstrip(".")
+
+
+def check_record(record: Record, resolver: Resolver) -> Check:
+    """Compare one record with what ``resolver`` answers (synchronous: run it in a thread).
+
+    MX, SPF, DMARC and DKIM are checked — they decide whether mail is accepted
+    and delivered; CNAME and SRV records only help clients configure
+    themselves and are reported ``unchecked``. An SPF or DMARC record that
+    exists but differs is ``different``, not wrong: operators often add
+    other senders or a stricter policy on purpose.
+    """
+    try:
+        if record.type == "MX":
+            hosts = resolver.mx(record.name)
+            found = tuple(f"{pref} {host}" for pref, host in hosts)
+            if any(_norm(host) == _norm(record.value) for _pref, host in hosts):
+                return Check("ok", found)
+            return Check("different" if hosts else "missing", found)
+        if record.type == "TXT" and not record.name.startswith(("_caldavs.", "_carddavs.")):
+            texts = tuple(t.decode("utf-8", "replace") for t in resolver.txt(record.name))
+            tag = record.value.split(";", 1)[0].split(" ", 1)[0]  # v=spf1, v=DMARC1, v=DKIM1
+            relevant = tuple(t for t in texts if t.lower().startswith(tag.lower()))
+            if not relevant:
+                return Check("missing", texts)
+            if tag == "v=DKIM1":
+                key = record.value.rpartition("p=")[2]
+                ok = any(t.replace(" ", "").endswith("p=" + key) for t in relevant)
+                return Check("ok" if ok else "different", relevant)
+            if tag == "v=DMARC1" or record.value in relevant:
+                return Check("ok", relevant)
+            return Check("different", relevant)
+    except NoSuchName:
+        return Check("missing")
+    except DnsTempError:
+        return Check("unknown")
+    return Check("unchecked")
+
+
+CHECK_TIMEOUT = 3.0  # seconds per lookup: the page waits for the slowest
+
+
+async def dns_records_of(kastell: Kastell, domain: str) -> list[Record]:
+    """The records of a local domain, with its active DKIM keys, for the configured hostname."""
+    from kastell.mail.dkim import DkimKeys
+
+    keys = await DkimKeys(kastell.db).active(domain)
+    hostname = kastell.settings.config.server.hostname
+    return domain_records(domain, hostname, [(k.dns_name(), k.dns_text()) for k in keys])
+
+
+async def live_check(records: Sequence[Record], resolver: Resolver | None = None) -> list[Check]:
+    """``check_record`` for each record, in worker threads side by side (the resolver is synchronous)."""
+    from kastell.mail.dns import DnsPythonResolver
+
+    chosen: Resolver = resolver if resolver is not None else DnsPythonResolver(timeout=CHECK_TIMEOUT)
+    return list(await asyncio.gather(*(asyncio.to_thread(check_record, r, chosen) for r in records)))

@@ -102,6 +102,8 @@ class DnsRecord(BaseModel):
     value: str
     priority: int | None = None
     purpose: str
+    status: str | None = Field(None, description="with check=true: ok, missing, different, unknown or unchecked")
+    found: list[str] = Field(default_factory=list, description="with check=true: what DNS answered")
 
 
 class DnsRecords(BaseModel):

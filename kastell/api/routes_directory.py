@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kastell.api.actions import Actions
 from kastell.api.auth import Principal, authenticate, kastell_of
-from kastell.api.dns import domain_records
+from kastell.api.dns import dns_records_of, live_check
 from kastell.api.errors import ApiError
 from kastell.api.models import (
     AliasCreate,
@@ -172,20 +172,29 @@ async def delete_domain(act: Act, name: str) -> Response:
 
 
 @router.get("/domains/{name}/dns", response_model=DnsRecords, tags=["domains"])
-async def domain_dns(act: Act, request: Request, name: str) -> DnsRecords:
+async def domain_dns(
+    act: Act,
+    request: Request,
+    name: str,
+    check: bool = Query(False, description="also ask DNS what it publishes now (MX, SPF, DMARC, DKIM)"),
+) -> DnsRecords:
     """The records to publish for the domain: MX, SPF, DMARC, DKIM, autoconfig, SRV."""
-    from kastell.mail.dkim import DkimKeys
-
     domain = await act.get_domain(name)
-    kastell = kastell_of(request)
-    keys = await DkimKeys(kastell.db).active(domain.name)
-    records = domain_records(
-        domain.name, kastell.settings.config.server.hostname, [(k.dns_name(), k.dns_text()) for k in keys]
-    )
+    records = await dns_records_of(kastell_of(request), domain.name)
+    checks = await live_check(records) if check else [None] * len(records)
     return DnsRecords(
         domain=domain.name,
         records=[
-            DnsRecord(type=r.type, name=r.name, value=r.value, priority=r.priority, purpose=r.purpose) for r in records
+            DnsRecord(
+                type=r.type,
+                name=r.name,
+                value=r.value,
+                priority=r.priority,
+                purpose=r.purpose,
+                status=None if c is None else c.status,
+                found=[] if c is None else list(c.found),
+            )
+            for r, c in zip(records, checks, strict=True)
         ],
     )
 
@@ -194,7 +203,7 @@ async def domain_dns(act: Act, request: Request, name: str) -> DnsRecords:
 async def domain_dkim(act: Act, request: Request, name: str) -> DnsRecords:
     """Make the domain's DKIM keys if it has none; answers with its DNS records."""
     await act.ensure_dkim(name)
-    return await domain_dns(act, request, name)
+    return await domain_dns(act, request, name, check=False)
 
 
 # ---------------------------------------------------------------- users
