@@ -18,7 +18,9 @@ query with each source leaf replaced by ``id IN (matching ids)``.  So the SQL
 keys narrow the scan, and the boolean structure (OR/NOT nesting) stays SQL's.
 
 BODY/TEXT use ``kastell.store.fulltext`` (a trigram index written at ingest)
-when the mailbox has index rows; otherwise they scan the candidates' text.
+when the mailbox has index rows; otherwise they scan the candidates' sources
+(TEXT then also matches every header field; with the index, the header fields
+it holds: subject, names and addresses).
 """
 
 from __future__ import annotations
@@ -356,9 +358,9 @@ async def _resolve_sources(
             found = await fulltext.search_item_ids(
                 conn, mailbox.org_id, mailbox.id, folder_id, leaf.value, candidates=set(candidates)
             )
+            # The index holds subject, names, addresses and the text parts; TEXT matches
+            # other header fields only without it (reading every source is what the index avoids).
             hits[id(leaf)] = set(found)
-            if leaf.field == "text":
-                scan.append(leaf)  # headers are not in the index: add header matches below
         else:
             scan.append(leaf)
     if scan:
@@ -366,7 +368,7 @@ async def _resolve_sources(
             raw = await mailbox._store.blobs.get(blob_id)
             parsed = _parsed(raw, structure)
             for leaf in scan:
-                if _source_match(leaf, raw, parsed, header_only=fulltext is not None):
+                if _source_match(leaf, raw, parsed):
                     hits[id(leaf)].add(item_id)
     return {k: _I.id.in_(sorted(v)) if v else false() for k, v in hits.items()}
 
@@ -405,7 +407,7 @@ def _header_texts(raw: bytes, part: mime.BodyPart, name: str | None) -> list[str
     return out
 
 
-def _source_match(leaf: Key, raw: bytes, parsed: mime.ParsedMessage, *, header_only: bool) -> bool:
+def _source_match(leaf: Key, raw: bytes, parsed: mime.ParsedMessage) -> bool:
     if isinstance(leaf, HeaderKey):
         needle = leaf.value.lower()
         values = _header_texts(raw, parsed.root, leaf.name)
@@ -417,8 +419,6 @@ def _source_match(leaf: Key, raw: bytes, parsed: mime.ParsedMessage, *, header_o
         return any(needle in v.lower() for v in _header_texts(raw, parsed.root, "bcc"))
     if leaf.field == "text" and any(needle in v.lower() for v in _header_texts(raw, parsed.root, None)):
         return True
-    if header_only:
-        return False
     return needle in mime.extract_text(raw, parsed).lower()
 
 
