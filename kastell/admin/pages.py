@@ -240,6 +240,43 @@ async def user_password(request: Request, c: Console) -> Response:
     return await _user_page(c, request.path_params["address"], notice="Password changed.", generated=generated)
 
 
+async def user_alias(request: Request, c: Console) -> Response:
+    """Add (``address``) or remove (``remove``) an alias of the user."""
+    form = await c.form()
+    address = request.path_params["address"]
+    try:
+        if form.get("remove"):
+            await c.actions.del_alias(form["remove"])
+            notice = f"Removed alias {form['remove']}."
+        else:
+            made = await c.actions.add_alias(form.get("alias", ""), address)
+            notice = f"Added alias {made.address}."
+    except ApiError as exc:
+        return await _user_page(c, address, error=exc)
+    return await _user_page(c, address, notice=notice)
+
+
+async def users_bulk(request: Request, c: Console) -> Response:
+    """Suspend, activate or delete the checked users; each one on its own, reporting failures."""
+    form = await request.form()
+    chosen = [str(a) for a in form.getlist("selected")][:1000]
+    action = str(form.get("bulk", ""))
+    if action not in ("suspend", "activate", "delete") or not chosen:
+        return c.render("message.html", 422, title="Nothing done", text="Choose users and an action.")
+    failed: list[str] = []
+    for address in chosen:
+        try:
+            if action == "delete":
+                await c.actions.delete_user(address)
+            else:
+                await c.actions.update_user(address, {"status": "active" if action == "activate" else "suspended"})
+        except ApiError as exc:
+            failed.append(f"{address}: {exc.message}")
+    if failed:
+        return c.render("message.html", 422, title="Some changes failed", text="; ".join(failed))
+    return _redirect("/admin/users")
+
+
 async def user_delete(request: Request, c: Console) -> Response:
     try:
         await c.actions.delete_user(request.path_params["address"])
@@ -297,6 +334,10 @@ async def groups(request: Request, c: Console) -> Response:
         try:
             if form.get("member"):
                 await c.actions.add_member(form.get("group", ""), form["member"])
+            elif form.get("remove_member"):
+                await c.actions.del_member(form.get("group", ""), form["remove_member"])
+            elif form.get("delete"):
+                await c.actions.delete_group(form["delete"])
             else:
                 await c.actions.create_group(form.get("address", ""), form.get("name", ""))
         except ApiError as exc:

@@ -92,3 +92,41 @@ def test_wrong_passwords_are_throttled_in_the_console(admin_server: AdminServer)
     assert statuses == [401] * 5
     throttled = login(admin_server, "guessed", "real-password")[1]
     assert throttled.status_code == 429 and "Too many failed attempts" in throttled.text
+
+
+def test_aliases_bulk_actions_and_groups_in_the_console(admin_server: AdminServer) -> None:
+    browser, dashboard = login(admin_server, "root", ROOT_PASSWORD)
+    csrf = csrf_of(dashboard)
+    browser.post("/admin/domains", data={"name": "bulk.test", "csrf": csrf})
+    for name in ("b1", "b2", "b3"):
+        assert browser.post("/admin/users", data={"address": f"{name}@bulk.test", "csrf": csrf}).status_code == 200
+
+    added = browser.post("/admin/users/b1@bulk.test/aliases", data={"alias": "first@bulk.test", "csrf": csrf})
+    assert "Added alias first@bulk.test" in added.text
+    taken = browser.post("/admin/users/b2@bulk.test/aliases", data={"alias": "first@bulk.test", "csrf": csrf})
+    assert taken.status_code == 409 and "first@bulk.test" in taken.text
+    removed = browser.post("/admin/users/b1@bulk.test/aliases", data={"remove": "first@bulk.test", "csrf": csrf})
+    assert "Removed alias first@bulk.test" in removed.text
+
+    bulk = browser.post(
+        "/admin/users-bulk",
+        data={"bulk": "suspend", "selected": ["b1@bulk.test", "b2@bulk.test"], "csrf": csrf},
+    )
+    assert bulk.status_code == 200
+    with admin_server.client() as api:
+        statuses = {
+            u["address"]: u["status"] for u in api.get("/users", params={"domain": "bulk.test"}).json()["items"]
+        }
+    assert statuses == {"b1@bulk.test": "suspended", "b2@bulk.test": "suspended", "b3@bulk.test": "active"}
+    browser.post("/admin/users-bulk", data={"bulk": "delete", "selected": ["b3@bulk.test"], "csrf": csrf})
+    assert browser.get("/admin/users/b3@bulk.test").status_code == 404
+
+    browser.post("/admin/groups", data={"address": "crew@bulk.test", "name": "Crew", "csrf": csrf})
+    browser.post("/admin/groups", data={"group": "crew@bulk.test", "member": "b1@bulk.test", "csrf": csrf})
+    assert "b1@bulk.test" in browser.get("/admin/groups").text
+    browser.post("/admin/groups", data={"group": "crew@bulk.test", "remove_member": "b1@bulk.test", "csrf": csrf})
+    with admin_server.client() as api:
+        assert api.get("/groups/crew@bulk.test").json()["members"] == []
+    browser.post("/admin/groups", data={"delete": "crew@bulk.test", "csrf": csrf})
+    with admin_server.client() as api:
+        assert api.get("/groups/crew@bulk.test").status_code == 404
