@@ -118,7 +118,9 @@ def test_html_and_attachments(tmp_path: Path, db_url: str) -> None:
         env = await open_env(tmp_path, db_url)
         box = await make_account(env, "org", "alice@a.test")
         inbox = await box.folder_by_role("inbox")
-        h = await box.append(inbox.id, NewItem(html_message(1, "<p>Dear <b>customer</b>,</p><div class=x>thanks</div>")))
+        h = await box.append(
+            inbox.id, NewItem(html_message(1, "<p>Dear <b>customer</b>,</p><div class=x>thanks</div>"))
+        )
         payload = b"zyxwvutsrq" * 300
         att = await box.append(inbox.id, NewItem(attachment_message(payload)))
         assert await search(env, box, inbox.id, "customer") == {h.item_id}
@@ -203,7 +205,9 @@ def test_delete_move_copy(tmp_path: Path, db_url: str) -> None:
         # Deleting the folder removes its items and their index rows.
         await box.delete_folder(trash.id)
         async with env.db.read() as conn:
-            rows = await conn.scalar(select(func.count()).select_from(s.item_text).where(s.item_text.c.item_id.in_(copied)))
+            rows = await conn.scalar(
+                select(func.count()).select_from(s.item_text).where(s.item_text.c.item_id.in_(copied))
+            )
             total = await conn.scalar(select(func.count()).select_from(s.item_text))
             if env.db.dialect == "sqlite":
                 # The FTS table holds exactly the rows of item_text (the triggers ran on cascades).

@@ -77,7 +77,9 @@ class Reply:
         return self.status.encode() + b"\r\n"
 
 
-def ok(text: str = "", *, body: AsyncIterator[bytes] | None = None, close: bool = False, start_tls: bool = False) -> Reply:
+def ok(
+    text: str = "", *, body: AsyncIterator[bytes] | None = None, close: bool = False, start_tls: bool = False
+) -> Reply:
     return Reply(f"+OK {text}" if text else "+OK", body, close, start_tls)
 
 

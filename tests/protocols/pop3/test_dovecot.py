@@ -111,7 +111,9 @@ def test_same_pop3_answers_as_dovecot(servers: tuple[Pop3Server, int]) -> None:
                 a, b = ours.command(command, multiline=True), theirs.command(command, multiline=True)
                 if a != b:
                     at = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
-                    different.append(f"{path.name} {command}: differ at {at}: {a[at - 20 : at + 40]!r} / {b[at - 20 : at + 40]!r}")
+                    different.append(
+                        f"{path.name} {command}: differ at {at}: {a[at - 20 : at + 40]!r} / {b[at - 20 : at + 40]!r}"
+                    )
         assert not different, "\n".join(different)
     finally:
         ours.close()

@@ -76,7 +76,9 @@ def test_stat_list_retr_top_uidl(pop3_server: Pop3Server) -> None:
 
 def test_retr_on_the_wire_is_stuffed_and_crlf(pop3_server: Pop3Server) -> None:
     pop3_server.deliver(DOTTED, BARE_LF, NO_EOL)
-    data = raw_session(pop3_server, f"USER {ALICE}\r\nPASS {PASSWORD}\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\nQUIT\r\n".encode())
+    data = raw_session(
+        pop3_server, f"USER {ALICE}\r\nPASS {PASSWORD}\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\nQUIT\r\n".encode()
+    )
     assert b"\r\n..leading dot\r\n...two dots\r\n..\r\nend\r\n.\r\n" in data
     assert b"Subject: bare\r\n\r\nline one\r\nline two\r\n..dot\r\n.\r\n" in data
     assert b"\r\n\r\nlast line\r\n.\r\n" in data
@@ -282,7 +284,9 @@ VERBS = ["STAT", "LIST", "UIDL", "RETR", "TOP", "DELE", "NOOP", "RSET", "CAPA", 
     )
 )
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_hypothesis_commands_never_break_the_session(pop3_server: Pop3Server, commands: list[tuple[str, bytes]]) -> None:
+def test_hypothesis_commands_never_break_the_session(
+    pop3_server: Pop3Server, commands: list[tuple[str, bytes]]
+) -> None:
     if not pop3_server.inbox_uids():
         pop3_server.deliver(msg(1), msg(2), DOTTED)
     payload = b"".join(verb.encode() + b" " + args + b"\r\n" for verb, args in commands)
