@@ -345,31 +345,37 @@ async def _resolve_sources(
     leaves = _source_leaves(key, [])
     if not leaves:
         return {}
-    base = [_scope(mailbox, folder_id), uid_clause(_I.uid, within), _relaxed(key, True)]
-    candidates = {
-        int(r.id): (r.blob_id, r.structure)
-        for r in await conn.execute(select(_I.id, _I.blob_id, _I.structure).where(*base))
-    }
-    hits: dict[int, set[int]] = {id(leaf): set() for leaf in leaves}
-    scan: list[Key] = []
     fulltext = await _fulltext(conn, mailbox)
-    for leaf in leaves:
-        if fulltext is not None and isinstance(leaf, TextKey) and leaf.field in ("body", "text"):
-            found = await fulltext.search_item_ids(
-                conn, mailbox.org_id, mailbox.id, folder_id, leaf.value, candidates=set(candidates)
-            )
-            # The index holds subject, names, addresses and the text parts; TEXT matches
-            # other header fields only without it (reading every source is what the index avoids).
-            hits[id(leaf)] = set(found)
-        else:
-            scan.append(leaf)
+    indexed = [
+        leaf
+        for leaf in leaves
+        if fulltext is not None and isinstance(leaf, TextKey) and leaf.field in ("body", "text")
+    ]
+    scan = [leaf for leaf in leaves if leaf not in indexed]
+    hits: dict[int, set[int]] = {id(leaf): set() for leaf in leaves}
+    candidates: dict[int, tuple[str, bytes | None]] | None = None
     if scan:
-        for item_id, (blob_id, structure) in candidates.items():
-            raw = await mailbox._store.blobs.get(blob_id)
-            parsed = _parsed(raw, structure)
-            for leaf in scan:
-                if _source_match(leaf, raw, parsed):
-                    hits[id(leaf)].add(item_id)
+        # Only the items the other keys leave are read (the relaxed query is a superset).
+        base = [_scope(mailbox, folder_id), uid_clause(_I.uid, within), _relaxed(key, True)]
+        candidates = {
+            int(r.id): (r.blob_id, r.structure)
+            for r in await conn.execute(select(_I.id, _I.blob_id, _I.structure).where(*base))
+        }
+    for text_leaf in indexed:
+        assert isinstance(text_leaf, TextKey) and fulltext is not None
+        # The index holds subject, names, addresses and the text parts; TEXT matches
+        # other header fields only without it (reading every source is what the index avoids).
+        found = await fulltext.search_item_ids(
+            conn, mailbox.org_id, mailbox.id, folder_id, text_leaf.value,
+            candidates=set(candidates) if candidates is not None else None,
+        )  # fmt: skip
+        hits[id(text_leaf)] = set(found)
+    for item_id, (blob_id, structure) in (candidates or {}).items():
+        raw = await mailbox._store.blobs.get(blob_id)
+        parsed = _parsed(raw, structure)
+        for leaf in scan:
+            if _source_match(leaf, raw, parsed):
+                hits[id(leaf)].add(item_id)
     return {k: _I.id.in_(sorted(v)) if v else false() for k, v in hits.items()}
 
 
