@@ -132,6 +132,9 @@ class SmtpConfig(_Section):
     apply_dmarc_policy: bool = Field(True, description="DMARC p=reject → 550, p=quarantine → Junk")
     deliver_to_suspended: bool = Field(True, description="a suspended account still receives mail")
     timeout: float = Field(300.0, gt=0, description="seconds an idle SMTP/LMTP session may wait (RFC 5321 4.5.3.2)")
+    resolve_cache_seconds: float = Field(
+        5.0, ge=0, le=300, description="how long a found recipient's resolution is reused; 0: ask every time"
+    )
 
 
 class DeliveryConfig(_Section):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -192,6 +193,7 @@ class LocalDelivery:
     # (org, account) → the open mailbox and its INBOX/Junk ids; saves two reads per message.
     _mailboxes: dict[tuple[int, int], tuple[Mailbox, dict[str, int]]] = field(default_factory=dict)
     _commits: dict[tuple[int, int], _GroupCommit] = field(default_factory=dict)
+    _resolved: dict[str, tuple[Resolution, float]] = field(default_factory=dict)
 
     async def _append(self, mailbox: Mailbox, folder_id: int, source: bytes) -> Appended:
         key = (mailbox.id, folder_id)
@@ -206,9 +208,28 @@ class LocalDelivery:
             if not group.pending and (group.task is None or group.task.done()):
                 self._commits.pop(key, None)
 
+    async def resolve(self, address: str) -> Resolution:
+        """The directory's answer, reused for ``smtp.resolve_cache_seconds`` when found.
+
+        Only positive answers are kept (a user created a moment ago must not get
+        550); a deleted mailbox found through a stale entry fails the delivery
+        with a temporary error, never a false 250.
+        """
+        ttl = self.app.settings.config.smtp.resolve_cache_seconds
+        now = time.monotonic()
+        cached = self._resolved.get(address)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        resolution = await self.app.directory.resolve(address)
+        if ttl and resolution.found:
+            if len(self._resolved) > 10000:
+                self._resolved.clear()
+            self._resolved[address] = (resolution, now + ttl)
+        return resolution
+
     async def check_recipient(self, address: str) -> RecipientCheck:
         """The RCPT answer for ``address`` (never raises for bad input)."""
-        resolution: Resolution = await self.app.directory.resolve(address)
+        resolution = await self.resolve(address)
         if not resolution.valid:
             return RecipientCheck(Reply(553, "5.1.3 Bad recipient address syntax"), address, False)
         if not resolution.local_domain:
