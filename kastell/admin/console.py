@@ -30,6 +30,7 @@ from kastell.api.auth import Principal, client_of
 from kastell.directory.audit import get_admin_by_name
 from kastell.directory.errors import AuthFailed, AuthThrottled, NoSuchAdmin
 from kastell.ops import metrics
+from kastell.ops.history import HealthHistory
 
 if TYPE_CHECKING:
     from kastell.app import Kastell
@@ -80,6 +81,7 @@ class ConsoleApp:
         self.env.filters["when"] = _when
         self.env.filters["q"] = lambda value: quote(str(value), safe="@")
         self.env.globals["version"] = __version__
+        self.history = HealthHistory(kastell)
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.env.get_template(template).render(**context)
@@ -107,6 +109,7 @@ class ConsoleApp:
                 token = form.get("csrf")
                 if not check_csrf(session, request, token if isinstance(token, str) else None):
                     return self.render("message.html", 403, title="Refused", text="Missing or wrong CSRF token.")
+            self.history.start()  # the dashboard's chart fills from the first console visit on
             console = Console(self, request, Principal(admin, "session", client_of(request)), session.csrf)
             response = await handler(request, console)
             metrics.HTTP_REQUESTS.labels("console", str(response.status_code)).inc()
@@ -175,6 +178,7 @@ def build_console(kastell: Kastell, console: ConsoleApp | None = None) -> Starle
         Route("/login", console.login, methods=["GET", "POST"]),
         Route("/logout", console.logout, methods=["POST"]),
         Route("/health", page(pages.health_panel)),
+        Route("/history.json", page(pages.history)),
         Route("/domains", page(pages.domains), methods=["GET", "POST"]),
         Route("/domains/{name}", page(pages.domain), methods=["GET"]),
         Route("/domains/{name}/delete", page(pages.domain_delete), methods=["POST"]),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, get_args
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from kastell.api.actions import generate_password
 from kastell.api.dns import dns_records_of, live_check
@@ -69,6 +69,12 @@ async def dashboard(_request: Request, c: Console) -> Response:
         recent=recent,
         health=health(c.app.kastell),
     )
+
+
+async def history(_request: Request, c: Console) -> Response:
+    if not c.app.history.samples:
+        await c.app.history.sample()  # the first visit shows a point at once
+    return JSONResponse(c.app.history.series(), headers={"Cache-Control": "no-store"})
 
 
 async def health_panel(_request: Request, c: Console) -> Response:

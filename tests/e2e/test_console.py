@@ -68,6 +68,13 @@ def test_console_login_domain_user_reset_and_imap_login(server: AdminServer, bro
     page = context.new_page()
     failures: list[str] = []
     page.on("pageerror", lambda exc: failures.append(str(exc)))
+    # CSP violations and failed asset loads are console errors: none may happen (but the deliberate 401 below).
+    page.on(
+        "console",
+        lambda message: (
+            failures.append(message.text) if message.type == "error" and "status of 401" not in message.text else None
+        ),
+    )
 
     # Not logged in: to the login form, and back to the page asked for afterwards.
     page.goto("/admin/domains")
@@ -127,6 +134,7 @@ def test_console_login_domain_user_reset_and_imap_login(server: AdminServer, bro
     page.goto("/admin/")
     expect(page.get_by_role("heading", name="Server health")).to_be_visible()
     expect(page.get_by_role("cell", name="e2e.test")).to_be_visible()
+    expect(page.locator("#history-chart canvas")).to_have_count(1)  # uPlot drew the CPU/memory chart
     shot = tmp_path / "dashboard.png"
     page.screenshot(path=str(shot), full_page=True)
     artefacts = os.environ.get("KASTELL_ARTIFACTS")
