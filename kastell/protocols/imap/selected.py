@@ -120,8 +120,6 @@ class Selected:
                     )
                 else:
                     last = changes.last_change
-                if allow_expunge or not self.pending:
-                    pass
                 if new_uids:
                     self.uids.extend(sorted(set(new_uids)))
                     out.append(b"* %d EXISTS\r\n" % len(self.uids))

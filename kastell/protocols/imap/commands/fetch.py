@@ -10,6 +10,7 @@ the socket is drained every :data:`FLUSH_BYTES`, so ``FETCH 1:*`` of a
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -174,6 +175,20 @@ async def handle_fetch(session: Session, command: Command) -> str:
     return f"{command.name} completed"
 
 
+# ENVELOPE and BODYSTRUCTURE are pure functions of the stored bytes, and a blob id
+# names those bytes: a bounded LRU of the rendered answers (~1 KB each) serves the
+# usual client pattern (ENVELOPE in one FETCH, BODYSTRUCTURE in the next, the same
+# again after a reconnect) without decoding the cached structure again.
+_RENDERED: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
+RENDERED_MAX = 10_000
+
+
+def _remember(blob_id: str, rendered: tuple[bytes, bytes]) -> None:
+    _RENDERED[blob_id] = rendered
+    if len(_RENDERED) > RENDERED_MAX:
+        _RENDERED.popitem(last=False)
+
+
 def _parsed(item: FetchRow, raw: bytes) -> mime.ParsedMessage:
     if item.structure is not None:
         try:
@@ -208,12 +223,18 @@ def _render(item: FetchRow, atts: list[Att], raw: bytes, seen_now: set[int]) -> 
             out.append(b"RFC822.SIZE %d" % item.size)
         elif name == "MODSEQ":
             out.append(b"MODSEQ (%d)" % item.change_num)
-        elif name in ("ENVELOPE", "BODY", "BODYSTRUCTURE"):
-            parsed = parsed or _parsed(item, raw)
-            if name == "ENVELOPE":
-                out.append(b"ENVELOPE " + mime.imap_envelope(parsed.envelope))
+        elif name in ("ENVELOPE", "BODYSTRUCTURE"):
+            rendered = _RENDERED.get(item.blob_id)
+            if rendered is not None:
+                _RENDERED.move_to_end(item.blob_id)
             else:
-                out.append(name.encode() + b" " + mime.imap_bodystructure(parsed.root, name == "BODYSTRUCTURE"))
+                parsed = parsed or _parsed(item, raw)
+                rendered = (mime.imap_envelope(parsed.envelope), mime.imap_bodystructure(parsed.root, True))
+                _remember(item.blob_id, rendered)
+            out.append(b"ENVELOPE " + rendered[0] if name == "ENVELOPE" else b"BODYSTRUCTURE " + rendered[1])
+        elif name == "BODY":
+            parsed = parsed or _parsed(item, raw)
+            out.append(b"BODY " + mime.imap_bodystructure(parsed.root, False))
         elif name == "RFC822":
             out.append(b"RFC822 " + _literal(raw))
         elif name in ("RFC822.HEADER", "RFC822.TEXT"):
