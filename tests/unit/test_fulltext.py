@@ -61,8 +61,9 @@ def test_substrings_case_and_umlauts(tmp_path: Path, db_url: str) -> None:
         assert await search(env, box, inbox.id, "überr") == {b.item_id}
         assert await search(env, box, inbox.id, "grüße") == {b.item_id}
         assert await search(env, box, inbox.id, "absent words") == set()
-        # Subject and addresses are indexed too (SEARCH TEXT).
+        # Subject and addresses are indexed too (store/search.py serves SEARCH TEXT from the index).
         assert await search(env, box, inbox.id, "sender3@example") == {c.item_id}
+        assert await search(env, box, inbox.id, "nothing to see") == {c.item_id}
         # The empty string is a substring of everything.
         assert await search(env, box, inbox.id, "") == {a.item_id, b.item_id, c.item_id}
         await env.close()
@@ -130,6 +131,16 @@ def test_html_and_attachments(tmp_path: Path, db_url: str) -> None:
         chunk = base64.b64encode(payload)[40:60].decode()
         assert await search(env, box, inbox.id, chunk) == set()  # base64 of attachments is not indexed
         assert await search(env, box, inbox.id, "zyxwv") == set()
+        # An attached message is body: its subject and text are found.
+        forwarded = (
+            b"From: a@example.org\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n"
+            b'Content-Type: multipart/mixed; boundary="f"\r\n\r\n--f\r\nContent-Type: text/plain\r\n\r\nsee below\r\n'
+            b"--f\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner topic\r\nFrom: x@example.net\r\n\r\n"
+            b"inner words\r\n--f--\r\n"
+        )
+        fwd = await box.append(inbox.id, NewItem(forwarded))
+        assert await search(env, box, inbox.id, "inner topic") == {fwd.item_id}
+        assert await search(env, box, inbox.id, "inner words") == {fwd.item_id}
         await env.close()
 
     run(main())
