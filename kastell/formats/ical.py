@@ -271,3 +271,90 @@ def split_objects(source: bytes) -> list[tuple[str, str, bytes]]:
             obj.add_component(component)
         out.append((components[0].name, uid, bytes(obj.to_ical())))
     return out
+
+
+# ------------------------------------------------- fast recurrence test (hot path)
+
+_FAST_PROPS = ("DTSTART", "DTEND", "DURATION", "RRULE", "EXDATE")
+
+
+def _fast_time(value: str, params: dict[str, str]) -> dt.datetime:
+    """A DATE or DATE-TIME value as an aware datetime (floating and dates read as UTC)."""
+    if len(value) == 8:
+        return dt.datetime.strptime(value, "%Y%m%d").replace(tzinfo=dt.UTC)
+    if value.endswith("Z"):
+        return dt.datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    naive = dt.datetime.strptime(value, "%Y%m%dT%H%M%S")
+    tzid = params.get("TZID")
+    if tzid:
+        import zoneinfo
+
+        return naive.replace(tzinfo=zoneinfo.ZoneInfo(tzid.strip('"')))
+    return naive.replace(tzinfo=dt.UTC)
+
+
+def recurs_within(source: bytes, start: dt.datetime, end: dt.datetime) -> bool | None:
+    """Does the one recurring VEVENT of ``source`` have an instance overlapping [start, end)?
+
+    A fast path for the most common calendar-query (RFC 4791 §9.9): the object is
+    read line by line and the rule expanded with dateutil, without building an
+    icalendar tree. Only the plain shape is decided here — one VEVENT, an RRULE,
+    optional EXDATEs, TZIDs that zoneinfo knows; anything else (RDATE, overrides,
+    custom VTIMEZONEs that zoneinfo lacks, odd values) returns None and the caller
+    takes the full path.
+    """
+    text = source.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "")
+    upper = text.upper()
+    if upper.count("BEGIN:VEVENT") != 1 or "RDATE" in upper or "RECURRENCE-ID" in upper:
+        return None
+    found: dict[str, list[tuple[str, dict[str, str]]]] = {}
+    inside = False
+    for line in text.split("\n"):
+        head = line.upper()
+        if head.startswith("BEGIN:VEVENT"):
+            inside = True
+            continue
+        if head.startswith("END:VEVENT"):
+            break
+        if not inside:
+            continue
+        name_params, sep, value = line.partition(":")
+        if not sep:
+            continue
+        parts = name_params.split(";")
+        name = parts[0].upper()
+        if name in _FAST_PROPS:
+            params = {}
+            for p in parts[1:]:
+                k, _, v = p.partition("=")
+                params[k.upper()] = v
+            found.setdefault(name, []).append((value.strip(), params))
+    if "DTSTART" not in found or len(found.get("RRULE", [])) != 1:
+        return None
+    try:
+        from dateutil import rrule as du
+
+        first = _fast_time(*found["DTSTART"][0])
+        if "DTEND" in found:
+            length = _fast_time(*found["DTEND"][0]) - first
+        elif "DURATION" in found:
+            length = icalendar.vDuration.from_ical(found["DURATION"][0][0])  # type: ignore[no-untyped-call]
+        else:
+            length = dt.timedelta(days=1) if len(found["DTSTART"][0][0]) == 8 else dt.timedelta(0)
+        excluded = {
+            _fast_time(v, params).astimezone(dt.UTC)
+            for value, params in found.get("EXDATE", [])
+            for v in value.split(",")
+        }
+        rule = du.rrulestr(found["RRULE"][0][0], dtstart=first)
+        # Instances starting in (start - length, end) may overlap; a zero-length one at start counts.
+        for instance in rule.between(start - length, end, inc=True):
+            begins = instance.astimezone(dt.UTC)
+            if begins in excluded:
+                continue
+            ends = begins + length
+            if begins < end and (ends > start or (length == dt.timedelta(0) and begins >= start)):
+                return True
+        return False
+    except Exception:  # anything unusual: let the full path decide
+        return None

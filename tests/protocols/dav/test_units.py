@@ -168,3 +168,50 @@ def test_split_for_import() -> None:
     )
     assert len(cards) == 2 and cards[0][0] == "1"
     assert vcard.validate(cards[1][1])[1] == cards[1][0]
+
+
+def test_fast_recurrence_agrees_with_full_expansion() -> None:
+    import datetime as dt
+    import random
+
+    import recurring_ical_events
+
+    rng = random.Random(7)
+    utc = dt.UTC
+    checked = 0
+    for n in range(150):
+        tzid = rng.choice(["", "Europe/Berlin", "America/New_York", "Z"])
+        day = dt.datetime(2026, 1, 1, 8) + dt.timedelta(days=rng.randrange(300), hours=rng.randrange(12))
+        if tzid == "Z":
+            start_line = f"DTSTART:{day:%Y%m%dT%H%M%S}Z"
+        elif tzid:
+            start_line = f"DTSTART;TZID={tzid}:{day:%Y%m%dT%H%M%S}"
+        else:
+            start_line = f"DTSTART:{day:%Y%m%dT%H%M%S}"
+        end_line = start_line.replace("DTSTART", "DTEND").replace(
+            f"{day:%Y%m%dT%H%M%S}", f"{day + dt.timedelta(minutes=rng.choice((0, 30, 90, 1500))):%Y%m%dT%H%M%S}"
+        )
+        rule = rng.choice(
+            ["FREQ=DAILY;COUNT=10", "FREQ=WEEKLY;INTERVAL=2", "FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20261231T000000Z",
+             "FREQ=MONTHLY;BYMONTHDAY=15", "FREQ=YEARLY"]
+        )  # fmt: skip
+        exdate = ""
+        if rng.random() < 0.5:
+            exdate = (
+                start_line.replace("DTSTART", "EXDATE").replace(
+                    f"{day:%Y%m%dT%H%M%S}", f"{day + dt.timedelta(days=7):%Y%m%dT%H%M%S}"
+                )
+                + "\r\n"
+            )
+        source = (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:r\r\nDTSTAMP:20260101T000000Z\r\n"
+            f"{start_line}\r\n{end_line}\r\nRRULE:{rule}\r\n{exdate}END:VEVENT\r\nEND:VCALENDAR\r\n"
+        ).encode()
+        lo = dt.datetime(2026, 1, 1, tzinfo=utc) + dt.timedelta(days=rng.randrange(400), hours=rng.randrange(24))
+        hi = lo + dt.timedelta(hours=rng.choice((1, 24, 24 * 7, 24 * 31)))
+        fast = ical.recurs_within(source, lo, hi)
+        assert fast is not None, source
+        slow = bool(list(recurring_ical_events.of(icalendar.Calendar.from_ical(source)).between(lo, hi)))
+        assert fast == slow, (n, source, lo, hi)
+        checked += 1
+    assert checked == 150
