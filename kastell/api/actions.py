@@ -159,7 +159,7 @@ class Actions:
     async def get_user(self, ref: str) -> Account:
         """``ref`` is an account id or a primary address; outside the scope it does not exist."""
         missing = ApiError.from_directory(NoSuchAccount(f"no account {ref[:320]}"))
-        if ref.isdigit():
+        if ref.isascii() and ref.isdigit() and len(ref) <= 18:  # "²".isdigit() is true; ids fit 63 bits
             org_ids = self.principal.org_ids
             candidates = [o.id for o in await self.directory.list_orgs()] if org_ids is None else sorted(org_ids)
             for org_id in candidates:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from kastell.api.auth import Principal, authenticate, kastell_of
 from kastell.api.models import (
@@ -71,7 +71,7 @@ async def create_token(act: Act, body: TokenIn) -> TokenCreated:
 
 
 @router.delete("/tokens/{token_id}", status_code=204, response_class=Response, tags=["tokens"])
-async def delete_token(act: Act, token_id: int) -> Response:
+async def delete_token(act: Act, token_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
     await act.delete_token(token_id)
     return Response(status_code=204)
 

@@ -246,3 +246,12 @@ def test_dns_check_answers_a_status_per_record(admin_server: AdminServer) -> Non
     statuses = {r["status"] for r in answer.json()["records"]}
     assert statuses <= {"ok", "missing", "different", "unknown", "unchecked"}
     assert "unchecked" in statuses
+
+
+@pytest.mark.parametrize("ref", ["²", "1" * 40, "-1", "0x10"])
+def test_odd_user_references_are_not_found(admin_server: AdminServer, ref: str) -> None:
+    """Found by schemathesis: "²".isdigit() is true in Python, and int() of it fails."""
+    with admin_server.client() as api:
+        error(api.get(f"/users/{ref}"), 404, "not_found")
+        error(api.get(f"/users/{ref}/aliases"), 404, "not_found")
+        error(api.delete("/tokens/" + "9" * 30), 422, "invalid", "token_id")
