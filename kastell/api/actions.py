@@ -350,10 +350,13 @@ class Actions:
         self, name: str, password: str, role: str = "system", org: str | None = None, read_only: bool = False
     ) -> Admin:
         self.principal.require_system()
-        admin = await self._write(
-            lambda: self.directory.add_admin(name, password, role=role, org=org, read_only=read_only),
-            "org" if org is not None else "name",
-        )
+        self.principal.require_write()
+        try:
+            admin = await self.directory.add_admin(name, password, role=role, org=org, read_only=read_only)
+        except DirectoryError as exc:
+            message = str(exc)
+            where = "org" if "organisation" in message else "password" if "password" in message else "name"
+            raise ApiError.from_directory(exc, where) from exc
         await self.audit("admin.create", admin.name, admin.org_id, {"role": role, "read_only": read_only})
         return admin
 

@@ -255,3 +255,15 @@ def test_odd_user_references_are_not_found(admin_server: AdminServer, ref: str) 
         error(api.get(f"/users/{ref}"), 404, "not_found")
         error(api.get(f"/users/{ref}/aliases"), 404, "not_found")
         error(api.delete("/tokens/" + "9" * 30), 422, "invalid", "token_id")
+
+
+def test_admin_creation_errors_name_the_field(admin_server: AdminServer) -> None:
+    with admin_server.client() as api:
+        error(api.post("/admins", json={"name": "o1", "password": "pw-pw-pw", "role": "org"}), 422, "invalid", "org")
+        error(
+            api.post("/admins", json={"name": "o2", "password": "pw", "role": "org", "org": "Nope"}), 404, "not_found"
+        )
+        error(api.post("/admins", json={"name": "has space", "password": "pw-pw-pw"}), 422, "invalid", "name")
+        error(api.post("/admins", json={"name": "nul", "password": "a\x00b"}), 422, "invalid", "password")
+        error(api.post("/admins", json={"name": "root", "password": "pw-pw-pw"}), 409, "conflict")
+        error(api.delete("/admins/root"), 409, "conflict")  # not itself
