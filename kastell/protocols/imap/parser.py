@@ -133,6 +133,12 @@ class Parser:
     def buffered(self) -> int:
         return len(self._buf)
 
+    def take_buffer(self) -> bytes:
+        """Remove and return the unparsed bytes (COMPRESS: they must be inflated first)."""
+        data = bytes(self._buf)
+        self.clear()
+        return data
+
     def clear(self) -> None:
         """Forget buffered input (after STARTTLS: RFC 9051 §6.2.1, no plaintext injection)."""
         self._buf.clear()

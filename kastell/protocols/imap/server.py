@@ -13,7 +13,8 @@ import contextlib
 import logging
 import socket
 import ssl
-from typing import TYPE_CHECKING
+import zlib
+from typing import TYPE_CHECKING, Any
 
 from kastell.protocols.imap.parser import NEED_DATA, Command, ContinuationRequest, Event, ParseError, Parser
 from kastell.protocols.imap.responses import tagged, untagged
@@ -51,6 +52,8 @@ class Connection:
         # Responses are gathered and sent per command (or per FLUSH in long FETCHes):
         # one send() instead of one per line.
         self._out: list[bytes] = []
+        self._deflate: Any = None  # zlib objects once COMPRESS=DEFLATE is active
+        self._inflate: Any = None
         sock = writer.get_extra_info("socket")
         if sock is not None:
             # The listening socket was made with proto 0, so asyncio does not set
@@ -69,8 +72,26 @@ class Connection:
         if self._out:
             data = b"".join(self._out)
             self._out.clear()
+            if self._deflate is not None:
+                data = self._deflate.compress(data) + self._deflate.flush(zlib.Z_SYNC_FLUSH)
             self.writer.write(data)
         await self.writer.drain()
+
+    @property
+    def compressing(self) -> bool:
+        return self._deflate is not None
+
+    def start_compress(self) -> None:
+        """RFC 4978 COMPRESS=DEFLATE: raw deflate both ways from the next byte on."""
+        self._deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self._inflate = zlib.decompressobj(-15)
+        if self.parser.buffered:
+            # Bytes after the COMPRESS command were already compressed by the client.
+            pending = self.parser.take_buffer()
+            self.parser.feed(self._inflate.decompress(pending))
+
+    def _incoming(self, data: bytes) -> bytes:
+        return self._inflate.decompress(data) if self._inflate is not None else data
 
     async def start_tls(self) -> None:
         await self.writer.start_tls(self.tls)
@@ -94,7 +115,7 @@ class Connection:
             data = task.result()
             if not data:
                 raise _Closed()
-            return data
+            return self._incoming(data)  # may be b"" mid-block: callers just read again
         if waker is not None and waker in done:
             return None
         raise _Closed()  # timed out: autologout
@@ -150,7 +171,7 @@ class Connection:
                 # Take what the transport has buffered already (never waits for the network).
                 buffered: bytearray = getattr(self.reader, "_buffer")  # noqa: B009 - no public "available" in asyncio
                 if buffered:
-                    self.parser.feed(bytes(buffered))
+                    self.parser.feed(self._incoming(bytes(buffered)))
                     buffered.clear()
                     continue
                 break

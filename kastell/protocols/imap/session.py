@@ -58,6 +58,11 @@ class Io(Protocol):
 
     async def start_tls(self) -> None: ...
 
+    def start_compress(self) -> None: ...
+
+    @property
+    def compressing(self) -> bool: ...
+
     @property
     def tls_active(self) -> bool: ...
 
@@ -234,6 +239,7 @@ def _table() -> dict[str, CommandSpec]:
         "LOGIN": CommandSpec(auth.handle_login, pre),
         "AUTHENTICATE": CommandSpec(auth.handle_authenticate, pre),
         "ENABLE": CommandSpec(auth.handle_enable, authed),
+        "COMPRESS": CommandSpec(auth.handle_compress, authed),
         "NAMESPACE": CommandSpec(auth.handle_namespace, authed),
         "SELECT": CommandSpec(select.handle_select, authed),
         "EXAMINE": CommandSpec(select.handle_select, authed),

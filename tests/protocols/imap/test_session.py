@@ -218,3 +218,23 @@ def test_stop_sends_bye(tmp_path: Path) -> None:
 
 def _ssl_unused() -> ssl.SSLContext:  # keep the import for type checkers of the helpers above
     return ssl.create_default_context()
+
+
+def test_compress_deflate(imap_server: ImapServer) -> None:
+    import zlib
+
+    raw = Raw(imap_server)
+    raw.login()
+    raw.send(b"z COMPRESS DEFLATE\r\n")
+    assert raw.line().startswith(b"z OK")
+    deflate, inflate = zlib.compressobj(6, zlib.DEFLATED, -15), zlib.decompressobj(-15)
+    message = b"Subject: squeezed\r\n\r\n" + b"compressible " * 1000 + b"\r\n"
+    command = b"a APPEND INBOX {%d+}\r\n%s\r\nb SELECT INBOX\r\nc FETCH 1 BODY.PEEK[]\r\nd COMPRESS DEFLATE\r\n" % (len(message), message)
+    raw.sock.sendall(deflate.compress(command) + deflate.flush(zlib.Z_SYNC_FLUSH))
+    received = b""
+    while b"d NO [COMPRESSIONACTIVE]" not in received:
+        chunk = raw.sock.recv(65536)
+        assert chunk
+        received += inflate.decompress(chunk)
+    assert b"a OK [APPENDUID" in received and message in received
+    raw.close()

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 _AUTHENTICATED_CAPS = (
     "IMAP4rev2 IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN "
     "SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH SEARCHRES CONDSTORE QRESYNC SORT "
-    "THREAD=REFERENCES THREAD=ORDEREDSUBJECT QUOTA QUOTA=RES-STORAGE UTF8=ACCEPT"
+    "THREAD=REFERENCES THREAD=ORDEREDSUBJECT QUOTA QUOTA=RES-STORAGE UTF8=ACCEPT COMPRESS=DEFLATE"
 )
 _ENABLEABLE = {"CONDSTORE", "QRESYNC", "UTF8=ACCEPT", "IMAP4REV2"}
 
@@ -138,6 +138,20 @@ async def handle_enable(session: Session, command: Command) -> str:
                 session.enabled.add("CONDSTORE")  # RFC 7162 §3.2.3: QRESYNC implies CONDSTORE
     session.send(untagged("ENABLED" + "".join(" " + n for n in newly)))
     return "ENABLE completed"
+
+
+async def handle_compress(session: Session, command: Command) -> str:
+    """RFC 4978: the tagged OK goes out uncompressed, everything after it deflated."""
+    if len(command.args) != 1 or text_arg(command.args[0]).upper() != "DEFLATE":
+        raise Bad("Only COMPRESS DEFLATE is supported")
+    if session.io.compressing:
+        raise No("Compression is active already", "COMPRESSIONACTIVE")
+    from kastell.protocols.imap.responses import tagged
+
+    session.send(tagged(command.tag, "OK", "DEFLATE active"))
+    await session.io.drain()
+    session.io.start_compress()
+    return ""
 
 
 async def handle_namespace(session: Session, command: Command) -> str:
