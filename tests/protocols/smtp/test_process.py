@@ -168,6 +168,7 @@ def test_sigkill_loses_no_acknowledged_message(tmp_path: Path) -> None:
         server.kill()
         next_number += 100000
     sources, audit = stored(data, "alice@example.test")
+    print(f"{len(acked)} messages acknowledged across {rounds} SIGKILLs; {len(sources)} stored")
     assert audit == []
     subjects = [s.split(b"Subject: ", 1)[1].split(b"\r\n", 1)[0].decode() for s in sources]
     assert len(acked) > 20
