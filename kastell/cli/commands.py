@@ -103,6 +103,12 @@ def status(as_json: bool) -> None:
                 "accounts": await conn.scalar(select(func.count()).select_from(s.accounts)),
                 "items": await conn.scalar(select(func.coalesce(func.sum(s.mailboxes.c.item_count), 0))),
                 "store_bytes": await conn.scalar(select(func.coalesce(func.sum(s.mailboxes.c.quota_used), 0))),
+                "queued_messages": await conn.scalar(select(func.count()).select_from(s.queue_messages)),
+                "queued_recipients": await conn.scalar(
+                    select(func.count())
+                    .select_from(s.queue_recipients)
+                    .where(s.queue_recipients.c.status == "pending")
+                ),
             }
         return counts
 

@@ -116,10 +116,10 @@ class MailStore:
         return Mailbox(self, org_id, account_id, mailbox_id)
 
     async def referenced_blobs(self) -> set[str]:
-        """Every blob id some item refers to (the mark phase of the collector)."""
+        """Every blob id some item or queued message refers to (the mark phase of the collector)."""
         referenced: set[str] = set()
         async with self.db.read() as conn:
-            result = await conn.stream(select(s.items.c.blob_id).distinct())
+            result = await conn.stream(select(s.items.c.blob_id).union(select(s.queue_messages.c.blob_id)))
             async for partition in result.partitions(5000):
                 referenced.update(row[0] for row in partition)
         return referenced

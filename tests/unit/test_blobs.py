@@ -91,3 +91,27 @@ def test_collection_respects_grace_and_reuse(tmp_path: Path) -> None:
         assert await store.exists(reused.id) and await store.exists(young.id)
 
     asyncio.run(main())
+
+
+def test_collector_keeps_blobs_of_queued_messages(tmp_path: Path) -> None:
+    from sqlalchemy import insert
+
+    from kastell.db import schema as s
+
+    from .storehelp import open_env
+
+    async def main() -> None:
+        env = await open_env(tmp_path)
+        queued, orphan = await env.blobs.put_many([b"queued for a remote host", b"nobody wants me"])
+        async with env.db.write() as conn:
+            await conn.execute(
+                insert(s.queue_messages).values(sender="a@b.test", blob_id=queued.id, size=queued.size, created=0, expires=1)
+            )
+        past = time.time() - 7200
+        for ref in (queued, orphan):
+            os.utime(env.blobs.path(ref.id), (past, past))
+        assert await env.store.collect_garbage(3600) == 1
+        assert await env.blobs.exists(queued.id) and not await env.blobs.exists(orphan.id)
+        await env.close()
+
+    asyncio.run(main())
