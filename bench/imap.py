@@ -30,7 +30,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 PEER = Path("/work/shared/peers/dovecot.sh")
-WORDS = "alpha beta gamma delta invoice meeting report kastell quarterly numbers budget lunch project".split()
+WORDS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "invoice",
+    "meeting",
+    "report",
+    "kastell",
+    "quarterly",
+    "numbers",
+    "budget",
+    "lunch",
+    "project",
+]
 
 
 def free_port() -> int:
@@ -65,8 +79,12 @@ class Kastell:
         env = {**os.environ}
         env.pop("KASTELL_DATA", None)
         run = lambda *a, stdin=None: subprocess.run(  # noqa: E731
-            [sys.executable, "-m", "kastell", "--data", str(self.data), *a], input=stdin, text=True, check=True,
-            capture_output=True, env=env,
+            [sys.executable, "-m", "kastell", "--data", str(self.data), *a],
+            input=stdin,
+            text=True,
+            check=True,
+            capture_output=True,
+            env=env,
         )
         run("init", "--no-demo")
         run("domain", "add", "example.org")
@@ -76,8 +94,20 @@ class Kastell:
             listen += ["--listen", f"{service}=off"]
         self.log = (root / "kastell.log").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kastell", "serve", "--data", str(self.data), "--listen", f"imap=127.0.0.1:{self.port}", *listen],
-            stdout=subprocess.DEVNULL, stderr=self.log, env=env,
+            [
+                sys.executable,
+                "-m",
+                "kastell",
+                "serve",
+                "--data",
+                str(self.data),
+                "--listen",
+                f"imap=127.0.0.1:{self.port}",
+                *listen,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            env=env,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -103,7 +133,9 @@ class Dovecot:
         self.dir = Path(tempfile.mkdtemp(prefix="bench-dovecot-"))
         self.dir.chmod(0o755)
         self.port = free_port()
-        subprocess.run(["sh", str(PEER), "start", str(self.dir), str(self.port), str(free_port()), str(free_port())], check=True)
+        subprocess.run(
+            ["sh", str(PEER), "start", str(self.dir), str(self.port), str(free_port()), str(free_port())], check=True
+        )
 
     def client(self) -> imaplib.IMAP4:
         c = imaplib.IMAP4("127.0.0.1", self.port)
@@ -128,7 +160,9 @@ def append_all(client: imaplib.IMAP4, messages: list[bytes]) -> float:
     batch = 50
     for start in range(0, len(messages), batch):
         chunk = messages[start : start + batch]
-        sock.sendall(b"".join(b"P%d APPEND INBOX {%d+}\r\n%s\r\n" % (start + n, len(m), m) for n, m in enumerate(chunk)))
+        sock.sendall(
+            b"".join(b"P%d APPEND INBOX {%d+}\r\n%s\r\n" % (start + n, len(m), m) for n, m in enumerate(chunk))
+        )
         pending = {b"P%d" % (start + n) for n in range(len(chunk))}
         while pending:
             line = client.readline()
@@ -173,7 +207,10 @@ def big_folder(kastell: Kastell, count: int) -> dict[str, float]:
             folder = await mailbox.create_folder("Big")
             for start in range(0, count, 5000):
                 items = [
-                    NewItem(source=b"From: x@example.org\r\nSubject: big %d\r\nMessage-ID: <%d@big>\r\n\r\nbody\r\n" % (i, i))
+                    NewItem(
+                        source=b"From: x@example.org\r\nSubject: big %d\r\nMessage-ID: <%d@big>\r\n\r\nbody\r\n"
+                        % (i, i)
+                    )
                     for i in range(start, min(count, start + 5000))
                 ]
                 await mailbox.append_many(folder.id, items)

@@ -30,7 +30,7 @@ import re
 from array import array
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from sqlalchemy import ColumnElement, String, and_, false, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -151,8 +151,9 @@ class ModSeqKey:
     modseq: int
 
 
-Key = Union[All, And, Or, Not, FlagKey, KeywordKey, UidKey, DateKey, SizeKey, TextKey, HeaderKey, ModSeqKey]
-_SOURCE_LEAVES = (HeaderKey, TextKey)
+Key: TypeAlias = (
+    All | And | Or | Not | FlagKey | KeywordKey | UidKey | DateKey | SizeKey | TextKey | HeaderKey | ModSeqKey
+)
 
 
 def _is_source(key: Key) -> bool:
@@ -308,7 +309,15 @@ async def iter_fetch_rows(
         for r in rows:
             kw = r[2]
             yield FetchRow(
-                r[0], r[1], tuple(kw.split()) if kw else (), r[3], r[4], r[5], r[6], r[7], r[8] if with_structure else None
+                r[0],
+                r[1],
+                tuple(kw.split()) if kw else (),
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8] if with_structure else None,
             )
         if len(rows) < page:
             return
@@ -347,9 +356,7 @@ async def _resolve_sources(
         return {}
     fulltext = await _fulltext(conn, mailbox)
     indexed = [
-        leaf
-        for leaf in leaves
-        if fulltext is not None and isinstance(leaf, TextKey) and leaf.field in ("body", "text")
+        leaf for leaf in leaves if fulltext is not None and isinstance(leaf, TextKey) and leaf.field in ("body", "text")
     ]
     scan = [leaf for leaf in leaves if leaf not in indexed]
     hits: dict[int, set[int]] = {id(leaf): set() for leaf in leaves}

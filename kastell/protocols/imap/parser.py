@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Final, Union
+from typing import Final, TypeAlias
 
 __all__ = [
     "NEED_DATA",
@@ -50,7 +50,7 @@ class Atom(str):
     __slots__ = ()
 
 
-Token = Union[Atom, bytes, list["Token"]]
+Token: TypeAlias = Atom | bytes | list["Token"]
 
 
 class _NeedData:
@@ -88,12 +88,12 @@ class ParseError:
     code: str | None = None
 
 
-Event = Union[Command, ContinuationRequest, ParseError, _NeedData]
+Event: TypeAlias = Command | ContinuationRequest | ParseError | _NeedData
 
 _LITERAL_END = re.compile(rb"(~?)\{(\d{1,20})([+-]?)\}\Z")
 # RFC 9051 §9 tag: ASTRING-CHAR minus "+"; we also refuse the list wildcards.
 _TAG = re.compile(r"[^\x00-\x20\x7f(){%*\"\\+]+\Z")
-_ATOM_STOP = frozenset(b" ()\r\n\"{")
+_ATOM_STOP = frozenset(b' ()\r\n"{')
 # RFC 7888 §4: a LITERAL- server accepts non-synchronising literals up to 4096 bytes.
 LITERAL_MINUS_MAX = 4096
 MAX_DEPTH = 32  # nested lists; deeper is a DoS attempt, not a client

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from kastell.formats.mime.imapfmt import imap_string
 from kastell.imports import utf7
@@ -103,7 +103,7 @@ def parse_search_date(text: str) -> int:
     """SEARCH date ``d-Mon-yyyy`` → the epoch second of its midnight in UTC; ValueError."""
     day, month, year = text.strip('"').split("-")
     mon = [m.lower() for m in _MONTHS].index(month.lower()) + 1
-    return int(datetime(int(year), mon, int(day), tzinfo=timezone.utc).timestamp())
+    return int(datetime(int(year), mon, int(day), tzinfo=UTC).timestamp())
 
 
 def mailbox_name(path: str, utf8: bool) -> bytes:

@@ -136,7 +136,9 @@ class Connection:
     async def next_command(self, session: Session) -> Command | None:
         """The next command; answers parse errors and literal continuations itself."""
         while True:
-            event, self._stashed = (self._stashed, None) if self._stashed is not None else (self.parser.next_event(), None)
+            event, self._stashed = (
+                (self._stashed, None) if self._stashed is not None else (self.parser.next_event(), None)
+            )
             if isinstance(event, Command):
                 return event
             if isinstance(event, ContinuationRequest):

@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 
 import pytest
 
+from kastell.app import Kastell
 from kastell.bootstrap import initialise
 from kastell.config import SERVICES, Config, Settings, load
-from kastell.app import Kastell
 from kastell.listeners import ListenSpec
 from kastell.protocols.imap.server import ImapListener, listen
 

@@ -165,7 +165,11 @@ def test_pipelined_appends_are_answered_in_order(imap_server: ImapServer) -> Non
     lines = raw.until(b"p5")
     tagged = [line for line in lines if not line.startswith(b"*")]
     assert [line.split(b" ")[0:2] for line in tagged] == [
-        [b"p1", b"OK"], [b"p2", b"NO"], [b"p3", b"OK"], [b"p4", b"OK"], [b"p5", b"OK"]
+        [b"p1", b"OK"],
+        [b"p2", b"NO"],
+        [b"p3", b"OK"],
+        [b"p4", b"OK"],
+        [b"p5", b"OK"],
     ]
     assert tagged[0].startswith(b"p1 OK [APPENDUID 1 1]") and tagged[2].startswith(b"p3 OK [APPENDUID 1 2]")
     assert b"TRYCREATE" in tagged[1]

@@ -40,7 +40,13 @@ def test_list_extended_and_status(alice: imaplib.IMAP4) -> None:
     typ, data = alice._simple_command("LIST", "(SPECIAL-USE)", '""', "*")  # type: ignore[attr-defined]
     typ, lines = alice._untagged_response(typ, data, "LIST")  # type: ignore[attr-defined]
     assert all(b"\\HasNoChildren" in line for line in lines)
-    assert sorted(line.rsplit(b" ", 1)[1] for line in lines) == [b'"Archive"', b'"Drafts"', b'"Junk"', b'"Sent"', b'"Trash"']
+    assert sorted(line.rsplit(b" ", 1)[1] for line in lines) == [
+        b'"Archive"',
+        b'"Drafts"',
+        b'"Junk"',
+        b'"Sent"',
+        b'"Trash"',
+    ]
     typ, data = alice._simple_command("LIST", '""', "INBOX", "RETURN", "(SUBSCRIBED STATUS (MESSAGES UNSEEN SIZE))")  # type: ignore[attr-defined]
     assert typ == "OK"
     status = alice.untagged_responses.pop("STATUS")

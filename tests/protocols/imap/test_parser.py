@@ -20,17 +20,39 @@ CASES: list[tuple[bytes, list[Event]]] = [
     (b"a1 NOOP\r\n", [Command("a1", "NOOP")]),
     (b"a1 noop\n", [Command("a1", "NOOP")]),  # bare LF tolerated
     (b'a2 LOGIN "bob" "p\\"w\\\\"\r\n', [Command("a2", "LOGIN", (b"bob", b'p"w\\'))]),
-    (b"a3 LOGIN {3}\r\nbob {2}\r\npw\r\n", [ContinuationRequest(3), ContinuationRequest(2), Command("a3", "LOGIN", (b"bob", b"pw"))]),
+    (
+        b"a3 LOGIN {3}\r\nbob {2}\r\npw\r\n",
+        [ContinuationRequest(3), ContinuationRequest(2), Command("a3", "LOGIN", (b"bob", b"pw"))],
+    ),
     (b"a4 APPEND INBOX {5+}\r\nhello\r\n", [Command("a4", "APPEND", (Atom("INBOX"), b"hello"))]),
     (b"a5 APPEND INBOX {5-}\r\nhello\r\n", [Command("a5", "APPEND", (Atom("INBOX"), b"hello"))]),
-    (b"a6 UID fetch 1:*,$ (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.10>)\r\n",
-     [Command("a6", "UID FETCH", (Atom("1:*,$"), [Atom("FLAGS"), Atom("BODY.PEEK[HEADER.FIELDS (From To)]<0.10>")]))]),
-    (b"a7 SEARCH OR (FROM x) NOT SEEN\r\n",
-     [Command("a7", "SEARCH", (Atom("OR"), [Atom("FROM"), Atom("x")], Atom("NOT"), Atom("SEEN")))]),
-    (b"a8 STORE 1 +FLAGS (\\Seen $Junk)\r\n", [Command("a8", "STORE", (Atom("1"), Atom("+FLAGS"), [Atom("\\Seen"), Atom("$Junk")]))]),
-    (b"a9 LIST \"\" *\r\n", [Command("a9", "LIST", (b"", Atom("*")))]),
-    (b"b1 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211))\r\n",
-     [Command("b1", "SELECT", (Atom("INBOX"), [Atom("QRESYNC"), [Atom("67890007"), Atom("20050715194045000"), Atom("41,43:211")]]))]),
+    (
+        b"a6 UID fetch 1:*,$ (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.10>)\r\n",
+        [
+            Command(
+                "a6", "UID FETCH", (Atom("1:*,$"), [Atom("FLAGS"), Atom("BODY.PEEK[HEADER.FIELDS (From To)]<0.10>")])
+            )
+        ],
+    ),
+    (
+        b"a7 SEARCH OR (FROM x) NOT SEEN\r\n",
+        [Command("a7", "SEARCH", (Atom("OR"), [Atom("FROM"), Atom("x")], Atom("NOT"), Atom("SEEN")))],
+    ),
+    (
+        b"a8 STORE 1 +FLAGS (\\Seen $Junk)\r\n",
+        [Command("a8", "STORE", (Atom("1"), Atom("+FLAGS"), [Atom("\\Seen"), Atom("$Junk")]))],
+    ),
+    (b'a9 LIST "" *\r\n', [Command("a9", "LIST", (b"", Atom("*")))]),
+    (
+        b"b1 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211))\r\n",
+        [
+            Command(
+                "b1",
+                "SELECT",
+                (Atom("INBOX"), [Atom("QRESYNC"), [Atom("67890007"), Atom("20050715194045000"), Atom("41,43:211")]]),
+            )
+        ],
+    ),
     (b"b2 NOOP \r\n", [Command("b2", "NOOP")]),
     (b'b3 LOGIN "unterminated\r\n', [ParseError("b3", "unterminated quoted string")]),
     (b"b4 FETCH 1 (FLAGS\r\n", [ParseError("b4", "expected space or ) in list")]),
@@ -42,7 +64,7 @@ CASES: list[tuple[bytes, list[Event]]] = [
 
 def run(parser: Parser, data: bytes, chunks: list[int] | None = None) -> list[Event]:
     events: list[Event] = []
-    pieces = [data] if chunks is None else [data[a:b] for a, b in zip([0, *chunks], [*chunks, len(data)])]
+    pieces = [data] if chunks is None else [data[a:b] for a, b in zip([0, *chunks], [*chunks, len(data)], strict=True)]
     for piece in pieces:
         parser.feed(piece)
         while True:
@@ -134,7 +156,9 @@ def test_never_raises_on_random_bytes(data: bytes, cuts: list[int]) -> None:
         assert isinstance(event, Command | ContinuationRequest | ParseError)
 
 
-_atoms = st.sampled_from(["FETCH", "1:*", "(FLAGS", "UID)", "{3}", "{2+}", '"x"', "BODY[1.2]<0.5>", "OR", "\\Seen", "(", ")", "~{1}"])
+_atoms = st.sampled_from(
+    ["FETCH", "1:*", "(FLAGS", "UID)", "{3}", "{2+}", '"x"', "BODY[1.2]<0.5>", "OR", "\\Seen", "(", ")", "~{1}"]
+)
 
 
 @settings(max_examples=400, deadline=None)

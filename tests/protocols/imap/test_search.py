@@ -5,7 +5,7 @@ from __future__ import annotations
 import imaplib
 import itertools
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,24 +13,71 @@ from tests.protocols.imap.conftest import ImapServer, start_server, stop_server
 
 
 def _msg(subject: str, frm: str, to: str, date: str, body: str, extra: str = "") -> bytes:
-    return (
-        f"From: {frm}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\n{extra}\r\n{body}\r\n"
-    ).encode()
+    return (f"From: {frm}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\n{extra}\r\n{body}\r\n").encode()
 
 
 MESSAGES = [
     # (message, flags, internal date)
-    (_msg("Lunch plans", "Bob <bob@example.org>", "alice@example.org", "Mon, 1 Jan 2024 10:00:00 +0000",
-          "Shall we meet at noon?", "Message-ID: <a@x>\r\nBcc: secret@example.org\r\n"), "(\\Seen)", "01-Jan-2024 10:00:00 +0000"),
-    (_msg("Re: Lunch plans", "Alice <alice@example.org>", "bob@example.org", "Tue, 2 Jan 2024 10:00:00 +0000",
-          "Yes, noon works." + " padding" * 200, "Message-ID: <b@x>\r\nIn-Reply-To: <a@x>\r\nReferences: <a@x>\r\nX-Priority: 1\r\n"),
-     "(\\Seen \\Answered)", "02-Jan-2024 10:00:00 +0000"),
-    (_msg("Invoice 42", "Billing <billing@shop.example>", "alice@example.org", "Wed, 3 Jan 2024 10:00:00 +0000",
-          "Please pay the invoice.", "Message-ID: <c@x>\r\nCc: carol@example.net\r\n"), "(\\Flagged $Bill)", "03-Jan-2024 10:00:00 +0000"),
-    (_msg("Re: Re: Lunch plans", "Bob <bob@example.org>", "alice@example.org", "Thu, 4 Jan 2024 10:00:00 +0000",
-          "See you there.", "Message-ID: <d@x>\r\nReferences: <a@x> <b@x>\r\n"), "(\\Deleted)", "04-Jan-2024 10:00:00 +0000"),
-    (_msg("Fwd: Invoice 42", "Alice <alice@example.org>", "dave@example.com", "Fri, 5 Jan 2024 10:00:00 +0000",
-          "FYI \u00fcber alles", "Message-ID: <e@x>\r\nContent-Type: text/plain; charset=utf-8\r\n"), "(\\Draft)", "05-Jan-2024 10:00:00 +0000"),
+    (
+        _msg(
+            "Lunch plans",
+            "Bob <bob@example.org>",
+            "alice@example.org",
+            "Mon, 1 Jan 2024 10:00:00 +0000",
+            "Shall we meet at noon?",
+            "Message-ID: <a@x>\r\nBcc: secret@example.org\r\n",
+        ),
+        "(\\Seen)",
+        "01-Jan-2024 10:00:00 +0000",
+    ),
+    (
+        _msg(
+            "Re: Lunch plans",
+            "Alice <alice@example.org>",
+            "bob@example.org",
+            "Tue, 2 Jan 2024 10:00:00 +0000",
+            "Yes, noon works." + " padding" * 200,
+            "Message-ID: <b@x>\r\nIn-Reply-To: <a@x>\r\nReferences: <a@x>\r\nX-Priority: 1\r\n",
+        ),
+        "(\\Seen \\Answered)",
+        "02-Jan-2024 10:00:00 +0000",
+    ),
+    (
+        _msg(
+            "Invoice 42",
+            "Billing <billing@shop.example>",
+            "alice@example.org",
+            "Wed, 3 Jan 2024 10:00:00 +0000",
+            "Please pay the invoice.",
+            "Message-ID: <c@x>\r\nCc: carol@example.net\r\n",
+        ),
+        "(\\Flagged $Bill)",
+        "03-Jan-2024 10:00:00 +0000",
+    ),
+    (
+        _msg(
+            "Re: Re: Lunch plans",
+            "Bob <bob@example.org>",
+            "alice@example.org",
+            "Thu, 4 Jan 2024 10:00:00 +0000",
+            "See you there.",
+            "Message-ID: <d@x>\r\nReferences: <a@x> <b@x>\r\n",
+        ),
+        "(\\Deleted)",
+        "04-Jan-2024 10:00:00 +0000",
+    ),
+    (
+        _msg(
+            "Fwd: Invoice 42",
+            "Alice <alice@example.org>",
+            "dave@example.com",
+            "Fri, 5 Jan 2024 10:00:00 +0000",
+            "FYI \u00fcber alles",
+            "Message-ID: <e@x>\r\nContent-Type: text/plain; charset=utf-8\r\n",
+        ),
+        "(\\Draft)",
+        "05-Jan-2024 10:00:00 +0000",
+    ),
 ]
 
 
@@ -81,7 +128,7 @@ CASES = [
     ("BCC secret", "1"),
     ("SUBJECT lunch", "1 2 4"),
     ("SUBJECT invoice", "3 5"),
-    ('HEADER X-Priority 1', "2"),
+    ("HEADER X-Priority 1", "2"),
     ('HEADER Message-ID ""', "1 2 3 4 5"),
     ("BODY noon", "1 2"),
     ("TEXT invoice", "3 5"),
@@ -170,5 +217,5 @@ def test_dates_use_the_arrival_zone() -> None:
     from kastell.protocols.imap.responses import internal_date, parse_date_time
 
     seconds, zone = parse_date_time("01-Jan-2024 23:30:00 -0500")
-    assert datetime.fromtimestamp(seconds, timezone.utc).day == 2
+    assert datetime.fromtimestamp(seconds, UTC).day == 2
     assert internal_date(seconds, zone) == b'" 1-Jan-2024 23:30:00 -0500"'

@@ -101,7 +101,15 @@ def test_commands_need_the_right_state(imap_server: ImapServer) -> None:
 def test_malformed_commands_get_bad_and_the_session_continues(imap_server: ImapServer) -> None:
     raw = Raw(imap_server)
     raw.login()
-    for bad in (b'x1 LOGIN "unterminated', b"x2 FOO", b"x3 SELECT", b"x4 FETCH", b"x5 ((((", b"\x00\xff junk", b"x6 UID"):
+    for bad in (
+        b'x1 LOGIN "unterminated',
+        b"x2 FOO",
+        b"x3 SELECT",
+        b"x4 FETCH",
+        b"x5 ((((",
+        b"\x00\xff junk",
+        b"x6 UID",
+    ):
         raw.send(bad + b"\r\n")
         line = raw.line()
         assert b" BAD " in line, (bad, line)
@@ -143,7 +151,9 @@ def test_message_over_appendlimit_refused(tmp_path: Path) -> None:
     server, thread = start_server(tmp_path / "data", max_message="1M")
     try:
         client = server.client()
-        assert "APPENDLIMIT=1048576" in client.capabilities or "APPENDLIMIT=1048576" in client.capability()[1][0].decode()
+        assert (
+            "APPENDLIMIT=1048576" in client.capabilities or "APPENDLIMIT=1048576" in client.capability()[1][0].decode()
+        )
         typ, data = client.append("INBOX", None, None, b"Subject: x\r\n\r\n" + b"x" * 2_000_000)
         assert typ == "NO" and b"TOOBIG" in data[0]
         assert client.noop()[0] == "OK"
@@ -229,7 +239,10 @@ def test_compress_deflate(imap_server: ImapServer) -> None:
     assert raw.line().startswith(b"z OK")
     deflate, inflate = zlib.compressobj(6, zlib.DEFLATED, -15), zlib.decompressobj(-15)
     message = b"Subject: squeezed\r\n\r\n" + b"compressible " * 1000 + b"\r\n"
-    command = b"a APPEND INBOX {%d+}\r\n%s\r\nb SELECT INBOX\r\nc FETCH 1 BODY.PEEK[]\r\nd COMPRESS DEFLATE\r\n" % (len(message), message)
+    command = b"a APPEND INBOX {%d+}\r\n%s\r\nb SELECT INBOX\r\nc FETCH 1 BODY.PEEK[]\r\nd COMPRESS DEFLATE\r\n" % (
+        len(message),
+        message,
+    )
     raw.sock.sendall(deflate.compress(command) + deflate.flush(zlib.Z_SYNC_FLUSH))
     received = b""
     while b"d NO [COMPRESSIONACTIVE]" not in received:

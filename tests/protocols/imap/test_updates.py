@@ -163,7 +163,10 @@ def test_thunderbird_style_session(imap_server: ImapServer) -> None:
     trash = next(name for flags, _, name in folders if b"\\Trash" in flags)
     info = client.select_folder("INBOX")
     assert info[b"EXISTS"] == 5 and b"HIGHESTMODSEQ" in info
-    headers = client.fetch(client.search("ALL"), ["UID", "RFC822.SIZE", "FLAGS", "BODY.PEEK[HEADER.FIELDS (FROM TO CC SUBJECT DATE MESSAGE-ID)]"])
+    headers = client.fetch(
+        client.search("ALL"),
+        ["UID", "RFC822.SIZE", "FLAGS", "BODY.PEEK[HEADER.FIELDS (FROM TO CC SUBJECT DATE MESSAGE-ID)]"],
+    )
     assert len(headers) == 5
     client.add_flags([1], [imapclient.SEEN])
     client.move([2], trash)

@@ -20,8 +20,8 @@ from kastell.protocols.imap.args import atom_arg, list_arg, number_arg, text_arg
 from kastell.protocols.imap.errors import Bad
 from kastell.protocols.imap.parser import Atom, Command, Token
 from kastell.protocols.imap.responses import compress_set, flag_list, internal_date, untagged
-from kastell.store.flags import Flag
 from kastell.store import search as store_search
+from kastell.store.flags import Flag
 from kastell.store.search import FetchRow
 
 if TYPE_CHECKING:
@@ -46,7 +46,9 @@ SIMPLE = {
     "RFC822.HEADER",
     "RFC822.TEXT",
 }
-_SECTION = re.compile(r"(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[(.*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?\Z", re.I | re.S)
+_SECTION = re.compile(
+    r"(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[(.*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?\Z", re.I | re.S
+)
 _BINARY_SPEC = re.compile(r"[1-9][0-9]*(\.[1-9][0-9]*)*\Z|\Z")
 
 

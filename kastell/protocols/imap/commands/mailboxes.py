@@ -116,7 +116,7 @@ async def handle_list(session: Session, command: Command) -> str:
         if use is not None:
             attrs.append(use)
         encoded = mailbox_name(folder.path, session.utf8)
-        session.send(untagged(f"{verb} ({' '.join(attrs)}) \"/\" ".encode() + encoded))
+        session.send(untagged(f'{verb} ({" ".join(attrs)}) "/" '.encode() + encoded))
         if status_items:
             session.send(await _status_line(session, folder, status_items))
     return f"{verb} completed"

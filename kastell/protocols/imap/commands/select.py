@@ -62,9 +62,7 @@ async def handle_select(session: Session, command: Command) -> str:
     session.send(untagged(b"%d EXISTS" % len(uids)))
     if not session.rev2:
         session.send(untagged(b"0 RECENT"))
-        unseen = await store_search.search(
-            mailbox, folder.id, store_search.FlagKey(int(Flag.SEEN), False), limit=1
-        )
+        unseen = await store_search.search(mailbox, folder.id, store_search.FlagKey(int(Flag.SEEN), False), limit=1)
         if unseen:
             first = selected.seq_of(unseen[0][0])
             if first:
