@@ -11,7 +11,7 @@ from tests.api.serverhelp import AdminServer, start
 
 @pytest.fixture(scope="module")
 def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminServer]:
-    running = start(tmp_path_factory.mktemp("api"))
+    running = start(tmp_path_factory.mktemp("api"), services=("http", "https"))
     try:
         yield running
     finally:

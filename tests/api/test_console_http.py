@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 
 import httpx
 
@@ -130,3 +131,21 @@ def test_aliases_bulk_actions_and_groups_in_the_console(admin_server: AdminServe
     browser.post("/admin/groups", data={"delete": "crew@bulk.test", "csrf": csrf})
     with admin_server.client() as api:
         assert api.get("/groups/crew@bulk.test").status_code == 404
+
+
+def test_cookies_are_secure_over_https(admin_server: AdminServer) -> None:
+    base = f"https://localhost:{admin_server.server.ports['https']}"
+    with httpx.Client(
+        base_url=base, verify=ssl.create_default_context(cafile=str(admin_server.data / "tls" / "cert.pem")), timeout=30
+    ) as browser:
+        form = browser.get("/admin/login")
+        assert "secure" in form.headers["set-cookie"].lower()
+        token = re.search(r'name="login_csrf" value="([^"]+)"', form.text)
+        assert token is not None
+        answer = browser.post(
+            "/admin/login", data={"name": "root", "password": ROOT_PASSWORD, "login_csrf": token.group(1)}
+        )
+        assert answer.status_code == 303
+        cookie = answer.headers["set-cookie"].lower()
+        for attribute in ("kastell_admin=", "httponly", "samesite=strict", "secure", "path=/admin"):
+            assert attribute in cookie, attribute
