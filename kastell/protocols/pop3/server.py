@@ -112,20 +112,32 @@ class Pop3Listener:
                 lines.feed(data)
                 continue
             reply = session.line_too_long() if line is TOO_LONG else await session.handle_line(line)  # type: ignore[arg-type]
-            await self._send(writer, reply)
             if reply.start_tls:
-                # RFC 2595 §4 (and the STARTTLS injection attacks): plain text pipelined
-                # after STLS is never read as if it had come over TLS.
-                lines.clear()
-                # Bytes that reached the stream's own buffer meanwhile are plain text too
-                # (StreamReader has no public way to drop them).
-                pending = getattr(reader, "_buffer", None)
-                if isinstance(pending, bytearray):
-                    pending.clear()
-                await asyncio.wait_for(writer.start_tls(self.spec.tls), HANDSHAKE_TIMEOUT)
+                await self._start_tls(reader, writer, lines, reply)
                 session.tls_started()
+                continue
+            await self._send(writer, reply)
             if reply.close:
                 return
+
+    async def _start_tls(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lines: LineReader, reply: Reply
+    ) -> None:
+        """Say +OK to STLS and hand the connection to TLS (RFC 2595 §4).
+
+        Plain text the client pipelined after STLS is dropped, never read as if it had
+        come over TLS (the STARTTLS injection attacks) — both what the line reader holds
+        and what reached the stream's own buffer (StreamReader has no public way to drop
+        it). Nothing between the +OK and ``start_tls`` may yield to the loop: the
+        client's ClientHello must arrive at the TLS layer, not in the plain-text buffer,
+        and ``start_tls`` stops reading before its first suspension.
+        """
+        lines.clear()
+        pending = getattr(reader, "_buffer", None)
+        if isinstance(pending, bytearray):
+            pending.clear()
+        writer.write(reply.head())
+        await writer.start_tls(self.spec.tls, ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
 
     async def _read(self, reader: asyncio.StreamReader) -> bytes | None:
         """The next bytes from the peer; b"" at EOF; None when idle too long or stopping."""
