@@ -63,6 +63,8 @@ class Selected:
         if text == "$":
             return [(u, u) for u in self.saved]
         exists = len(self.uids)
+        if not exists and "*" in text:
+            return []  # "1:*" in an empty mailbox is nothing, not an error (clients send it)
         out: UidRanges = []
         for lo, hi in parse_set(text, exists):
             if lo < 1 or hi > exists:

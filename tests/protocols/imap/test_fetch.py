@@ -177,3 +177,10 @@ def test_pipelined_appends_are_answered_in_order(imap_server: ImapServer) -> Non
     raw.until(b"s")
     assert MULTIPART in b"".join(raw.until(b"f"))
     raw.close()
+
+
+def test_star_in_an_empty_mailbox(alice: imaplib.IMAP4) -> None:
+    alice.select("INBOX")
+    assert alice.fetch("1:*", "(FLAGS)")[0] == "OK"
+    assert alice.search(None, "1:*") == ("OK", [b""])
+    assert alice.uid("FETCH", "1:*", "(FLAGS)")[0] == "OK"

@@ -251,3 +251,35 @@ def test_compress_deflate(imap_server: ImapServer) -> None:
         received += inflate.decompress(chunk)
     assert b"a OK [APPENDUID" in received and message in received
     raw.close()
+
+
+def test_logindisabled_for_plaintext_from_afar(imap_server: ImapServer) -> None:
+    """A session from a non-loopback address without TLS: LOGINDISABLED, and LOGIN refused."""
+    from kastell.protocols.imap.commands.auth import capabilities
+    from kastell.protocols.imap.parser import Command, Parser
+    from kastell.protocols.imap.session import Session
+
+    class FakeIo:
+        tls_active = False
+        compressing = False
+
+        def __init__(self) -> None:
+            self.out: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.out.append(data)
+
+        async def drain(self) -> None:
+            pass
+
+    async def scenario() -> tuple[str, bytes]:
+        io = FakeIo()
+        session = Session(imap_server.app, io, Parser(), peer_ip="203.0.113.9")  # type: ignore[arg-type]
+        caps = capabilities(session)
+        await session.execute(Command("a", "LOGIN", (ALICE.encode(), PASSWORD.encode())))
+        await session.close()
+        return caps, b"".join(io.out)
+
+    caps, out = imap_server.run(scenario())
+    assert "LOGINDISABLED" in caps and "AUTH=PLAIN" not in caps
+    assert out.startswith(b"a NO [PRIVACYREQUIRED]")
