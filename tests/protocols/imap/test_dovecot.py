@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from kastell.protocols.imap.parser import Command, ContinuationRequest, Parser
+from tests.peers import _missing
 from tests.protocols.imap.conftest import ALICE, PASSWORD, ImapServer, free_port, start_server, stop_server
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "mime"
@@ -119,7 +120,7 @@ def _dovecot_available() -> bool:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Line, Line]]:
     if not _dovecot_available():
-        pytest.skip("dovecot-imapd is not installed")
+        _missing("dovecot-imapd is not installed (Debian: dovecot-imapd dovecot-pop3d dovecot-lmtpd)")
     # Dovecot's unprivileged processes must reach the directory: pytest's tmp tree is 0700.
     peer_dir = Path(tempfile.mkdtemp(prefix="kastell-dovecot-"))
     peer_dir.chmod(0o755)
