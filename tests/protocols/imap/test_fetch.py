@@ -184,3 +184,12 @@ def test_star_in_an_empty_mailbox(alice: imaplib.IMAP4) -> None:
     assert alice.fetch("1:*", "(FLAGS)")[0] == "OK"
     assert alice.search(None, "1:*") == ("OK", [b""])
     assert alice.uid("FETCH", "1:*", "(FLAGS)")[0] == "OK"
+
+
+def test_append_to_the_selected_mailbox_announces_exists(alice: imaplib.IMAP4) -> None:
+    alice.select("INBOX")
+    alice.untagged_responses.clear()
+    alice.append("INBOX", None, None, PLAIN)
+    assert alice.untagged_responses.get("EXISTS") == [b"1"]
+    alice.copy("1", "INBOX")
+    assert alice.untagged_responses.get("EXISTS") == [b"1", b"2"]

@@ -53,6 +53,10 @@ def _parse(session: Session, command: Command) -> tuple[str, NewItem]:
 
 
 async def _store(session: Session, folder_id: int, items: list[NewItem]) -> list[Appended]:
+    if session.selected is not None and session.selected.folder.id == folder_id:
+        # RFC 9051 §6.3.12: appending to the selected mailbox is followed by EXISTS;
+        # do not wait for the change-bus notice to arrive first.
+        session.selected.dirty = True
     try:
         return await session.require_mailbox().append_many(folder_id, items)
     except QuotaExceeded:

@@ -86,6 +86,8 @@ async def handle_copy(session: Session, command: Command) -> str:
     ranges = selected.ranges(text_arg(command.args[0]), uid_mode)
     target = await find_folder(session, mailbox_arg(command.args[1], session.utf8), code="TRYCREATE")
     mailbox = session.require_mailbox()
+    if target.id == selected.folder.id:
+        selected.dirty = True  # copies into the selected mailbox are announced with EXISTS now
     # Only messages this session knows: the ranges may span UIDs it has not been told of.
     known = [(lo, hi) for lo, hi in ranges]
     try:
