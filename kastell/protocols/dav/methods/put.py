@@ -36,6 +36,15 @@ async def _uid_conflict(ctx: Context, res: r.Resource, uid: str, ns: str) -> Non
             raise DavError(409, qn(ns, "no-uid-conflict"), f"UID in use by {r.item_name(other)}")
 
 
+def _validated(ctx: Context, body: bytes) -> tuple[str, str] | None:
+    """What ``_early_uid`` found for this very body, if it validated it."""
+    cached = ctx.cache.get("validated")
+    if cached is not None and cached[0] is body:
+        result: tuple[str, str] = cached[1]
+        return result
+    return None
+
+
 async def store(
     ctx: Context, res: r.Resource, body: bytes, content_type: str | None, dead: dict[str, Any] | None = None
 ) -> tuple[int, str]:
@@ -49,7 +58,8 @@ async def store(
         if len(body) > MAX_CAL:
             raise DavError(403, qn(CALDAV, "max-resource-size"))
         try:
-            component, uid, _ = ical.validate(body)
+            cached = _validated(ctx, body)
+            component, uid = cached if cached is not None else ical.validate(body)[:2]
         except ical.InvalidCalendar as exc:
             raise DavError(403, qn(CALDAV, "valid-calendar-data"), str(exc)) from exc
         if component not in components(res):
@@ -60,7 +70,8 @@ async def store(
         if len(body) > MAX_CARD:
             raise DavError(403, qn(CARDDAV, "max-resource-size"))
         try:
-            _, uid = vcard.validate(body)
+            cached = _validated(ctx, body)
+            _, uid = cached if cached is not None else vcard.validate(body)
         except vcard.InvalidCard as exc:
             raise DavError(403, qn(CARDDAV, "valid-address-data"), str(exc)) from exc
         await _uid_conflict(ctx, res, uid, CARDDAV)
@@ -78,21 +89,26 @@ async def store(
     return 201, f'"{appended.change_num}"'
 
 
-def _early_uid(segments: list[str], body: bytes) -> str | None:
+def _early_uid(ctx: Context, segments: list[str], body: bytes) -> str | None:
     """The object UID of a calendar/address-book upload, read before the lookup so that
-    the no-uid-conflict check rides in the same read as the URL (a PUT's hot path)."""
+    the no-uid-conflict check rides in the same read as the URL (a PUT's hot path).
+    The validation result is kept for ``store`` (one parse per upload, not two)."""
     if len(segments) != 4 or segments[0] not in ("calendars", "addressbooks") or len(body) > MAX_CARD:
         return None  # (an oversize body is refused by store() without being parsed)
     try:
         if segments[0] == "calendars":
-            return ical.validate(body)[1]
-        return vcard.validate(body)[1]
+            component, uid, _ = ical.validate(body)
+            ctx.cache["validated"] = (body, (component, uid))
+        else:
+            version, uid = vcard.validate(body)
+            ctx.cache["validated"] = (body, (version, uid))
     except ValueError:
         return None  # store() reports it with the right precondition
+    return str(uid)
 
 
 async def handle(ctx: Context, segments: list[str]) -> Response:
-    res = await r.resolve(ctx, segments, uid=_early_uid(segments, ctx.body))
+    res = await r.resolve(ctx, segments, uid=_early_uid(ctx, segments, ctx.body))
     if res.is_collection:
         raise DavError(405, None, "cannot PUT to a collection")
     if res.folder is None and not res.gal:
