@@ -35,6 +35,9 @@ def dav_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dav]:
         ("user", "add", ALICE[0], "--password", ALICE[1], "--name", "Alice Example"),
         ("user", "add", BOB[0], "--password", BOB[1], "--name", "Bob Example"),
         ("user", "add", ROOM, "--kind", "room", "--name", "Room One"),
+        ("group", "add", "team@dav.test", "--name", "The Team"),
+        ("group", "add-member", "team@dav.test", ALICE[0]),
+        ("group", "add-member", "team@dav.test", BOB[0]),
     ):
         result = kastell(data, *args)
         assert result.returncode == 0, result.stderr

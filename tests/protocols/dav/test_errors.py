@@ -169,6 +169,9 @@ def test_vcard_conversion_and_addressbook_query(http: httpx.Client) -> None:
 def test_gal_lists_the_organisation(http: httpx.Client) -> None:
     r = http.get(f"/dav/addressbooks/{ALICE[0]}/gal/")
     assert r.status_code == 200 and BOB[0] in r.text and ALICE[0] in r.text
+    assert "KIND:group" in r.text and f"MEMBER:mailto:{BOB[0]}" in r.text
+    card = http.get(f"/dav/addressbooks/{ALICE[0]}/gal/team@dav.test.vcf")
+    assert card.status_code == 200 and "FN:The Team" in card.text and card.headers["etag"]
     assert http.put(f"/dav/addressbooks/{ALICE[0]}/gal/x.vcf", content=b"BEGIN:VCARD").status_code == 403
 
 
