@@ -33,6 +33,7 @@ import uvicorn
 from kastell.app import Kastell
 from kastell.config import SERVICES, Settings
 from kastell.listeners import Listener, ListenFunction, ListenSpec
+from kastell.store import fulltext
 from kastell.web.app import build_app
 
 log = logging.getLogger("kastell.server")
@@ -54,6 +55,8 @@ IMPLICIT_TLS = frozenset({"imaps", "pop3s", "submissions"})
 # What the running server actually bound, for ``kastell status`` (removed on a clean stop).
 STATE_FILE = "server.json"
 GC_INTERVAL = 3600.0
+FULLTEXT_BATCH = 200
+FULLTEXT_IDLE = 2.0
 
 
 def _available(module_name: str) -> bool:
@@ -99,6 +102,7 @@ class Server:
             if missing:
                 log.info("not yet available in this version: %s", ", ".join(missing))
             self._workers.append(asyncio.create_task(self._collect_blobs(), name="blob-gc"))
+            self._workers.append(asyncio.create_task(self._index_text(), name="fulltext-indexer"))
             if _available("kastell.mail.transport"):
                 from kastell.mail.transport import run_queue
 
@@ -180,6 +184,17 @@ class Server:
                     log.info("blob collector removed %d unreferenced blobs", removed)
             except Exception:
                 log.exception("blob collection failed")
+
+    async def _index_text(self) -> None:
+        """Feed deferred full-text rows into the index (see store/fulltext.py)."""
+        assert self.app is not None
+        while True:
+            try:
+                done = await fulltext.index_pending(self.app.db, FULLTEXT_BATCH)
+            except Exception:
+                log.exception("full-text indexing failed")
+                done = 0
+            await asyncio.sleep(0 if done == FULLTEXT_BATCH else FULLTEXT_IDLE)
 
     async def stop(self) -> None:
         timeout = self.settings.config.server.shutdown_timeout

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 # SQLite only makes INTEGER PRIMARY KEY an alias of the rowid (fast, autoincrementing).
@@ -276,6 +277,12 @@ item_text = Table(
     Column("item_id", ID, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
     Column("mailbox_id", ID, nullable=False, index=True),
     Column("text", Text, nullable=False),
+    # SQLite: 0 until the background indexer has put the row into item_fts
+    # (migration 0006); searches scan the few pending rows directly.
+    Column("indexed", Boolean, nullable=False, server_default="1"),
+    Index(
+        "ix_item_text_pending", "item_id", sqlite_where=text("indexed = 0"), postgresql_where=text("indexed = false")
+    ),
 )
 
 # ------------------------------------------------------------------ mail transport

@@ -17,7 +17,11 @@ n - 2 trigrams, which matches exactly where the query occurs as a substring.
   (:func:`copy_texts`); MOVE keeps item ids, so the row follows the item; a
   deleted item's row goes with it (``ON DELETE CASCADE``).
 * SQLite: an FTS5 table with the ``trigram`` tokenizer over ``item_text``
-  (external content, kept in sync by the triggers of migration 0002). Its
+  (external content). Indexing is deferred (migration 0006): a row is written
+  with ``indexed = 0`` and :func:`index_pending`, run by the server in the
+  background, moves batches of them into ``item_fts``; the delete trigger only
+  touches rows that reached it. A search reads the index for indexed rows and
+  scans the (few) pending rows of the folder in Python. Its
   tokenizer folds case with Unicode rules, so "ÜBER" finds "über". Queries
   under 3 characters have no trigram; they scan the folder's rows with
   ``instr`` over every upper/lower-case spelling of the query (at most 4 for 2
@@ -47,6 +51,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     column,
+    false,
     func,
     insert,
     literal_column,
@@ -54,10 +59,12 @@ from sqlalchemy import (
     select,
     table,
     text,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kastell.db import schema as s
+from kastell.db.engine import Database
 from kastell.formats import mime
 
 log = logging.getLogger("kastell.store.fulltext")
@@ -102,7 +109,12 @@ async def insert_texts(conn: AsyncConnection, mailbox_id: int, texts: Sequence[t
     Empty texts get no row: there is nothing to find in them, and the search
     for "" (which matches everything) does not read ``item_text``.
     """
-    rows = [{"item_id": item_id, "mailbox_id": mailbox_id, "text": body} for item_id, body in texts if body]
+    indexed = conn.dialect.name != "sqlite"  # SQLite: the background indexer does it
+    rows = [
+        {"item_id": item_id, "mailbox_id": mailbox_id, "text": body, "indexed": indexed}
+        for item_id, body in texts
+        if body
+    ]
     if rows:
         await conn.execute(insert(s.item_text), rows)
 
@@ -117,10 +129,10 @@ async def copy_texts(conn: AsyncConnection, old_to_new: Mapping[int, int]) -> No
         return
     await conn.execute(
         text(
-            "INSERT INTO item_text (item_id, mailbox_id, text) "
-            "SELECT :new_id, mailbox_id, text FROM item_text WHERE item_id = :old_id"
+            "INSERT INTO item_text (item_id, mailbox_id, text, indexed) "
+            "SELECT :new_id, mailbox_id, text, :indexed FROM item_text WHERE item_id = :old_id"
         ),
-        [{"new_id": new, "old_id": old} for old, new in old_to_new.items()],
+        [{"new_id": new, "old_id": old, "indexed": conn.dialect.name != "sqlite"} for old, new in old_to_new.items()],
     )
 
 
@@ -159,6 +171,8 @@ async def search_item_ids(
     else:
         stmt = _postgres_search(scope, query)
     found = {int(row[0]) for row in await conn.execute(stmt)}
+    if query and conn.dialect.name == "sqlite" and len(query) >= 3:
+        found |= await _search_pending(conn, scope, query)
     if candidates is not None and not pushed:
         found.intersection_update(candidates)
     return found
@@ -182,6 +196,46 @@ def _sqlite_search(scope: list[ColumnElement[bool]], query: str) -> Select[tuple
         .select_from(s.items.join(s.item_text, _T.item_id == _I.id))
         .where(or_(*(func.instr(_T.text, spelling) > 0 for spelling in spellings)), *scope)
     )
+
+
+async def _search_pending(conn: AsyncConnection, scope: list[ColumnElement[bool]], query: str) -> set[int]:
+    """Rows not yet in item_fts, matched in Python with the trigram tokenizer's folding.
+
+    ``str.lower`` and not ``casefold``: FTS5 folds case one character at a time
+    ("ß" stays "ß"), and an answer must not change when its row gets indexed.
+    """
+    needle = query.lower()
+    found: set[int] = set()
+    result = await conn.stream(
+        select(_I.id, _T.text)
+        .select_from(s.items.join(s.item_text, _T.item_id == _I.id))
+        .where(_T.indexed == false(), *scope)
+    )
+    async for partition in result.partitions(200):
+        found.update(int(item_id) for item_id, body in partition if needle in body.lower())
+    return found
+
+
+async def index_pending(db: Database, batch: int = 200) -> int:
+    """Move up to ``batch`` pending rows into item_fts (SQLite); the number indexed.
+
+    One short write transaction per batch, so deliveries are never held up for
+    long; the server's indexer calls this until it returns less than ``batch``.
+    """
+    if db.dialect != "sqlite":
+        return 0
+    async with db.write() as conn:
+        rows = (await conn.execute(select(_T.item_id, _T.text).where(_T.indexed == false()).limit(batch))).all()
+        if not rows:
+            return 0
+        await conn.execute(
+            text("INSERT INTO item_fts(rowid, text) VALUES (:item_id, :text)"),
+            [{"item_id": row.item_id, "text": row.text} for row in rows],
+        )
+        await conn.execute(
+            update(s.item_text).where(_T.item_id.in_([row.item_id for row in rows])).values(indexed=True)
+        )
+    return len(rows)
 
 
 def _postgres_search(scope: list[ColumnElement[bool]], query: str) -> Select[tuple[int]]:
