@@ -276,3 +276,13 @@ def test_tasks_and_notes_collections(http: httpx.Client) -> None:
 def test_principals_of_the_organisation_only(http: httpx.Client) -> None:
     assert http.request("PROPFIND", f"/dav/principals/{BOB[0]}/", headers={"Depth": "0"}).status_code == 207
     assert http.request("PROPFIND", "/dav/principals/nobody@else.example/", headers={"Depth": "0"}).status_code == 404
+
+
+def test_principal_property_search(http: httpx.Client) -> None:
+    body = (
+        b'<D:principal-property-search xmlns:D="DAV:"><D:property-search><D:prop><D:displayname/></D:prop>'
+        b"<D:match>bob</D:match></D:property-search><D:prop><D:displayname/></D:prop>"
+        b"</D:principal-property-search>"
+    )
+    r = http.request("REPORT", "/dav/principals/", content=body, headers={"Depth": "0"})
+    assert r.status_code == 207 and f"/dav/principals/{BOB[0]}/" in r.text and ALICE[0] not in r.text
