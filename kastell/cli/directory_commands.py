@@ -12,16 +12,25 @@ without a password option, and that exactly once.
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import json
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from kastell.cli.common import (
+    format_size,
+    password_options,
+    permissions_callback,
+    print_json,
+    print_table,
+    read_password,
+    size_callback,
+)
 from kastell.cli.main import data_option, run_with_app
-from kastell.config import parse_size
-from kastell.directory.errors import InvalidValue
+from kastell.directory.audit import record as audit_record
 from kastell.directory.permissions import Permission
 from kastell.directory.records import KINDS, Account, Domain, Group
 
@@ -41,75 +50,24 @@ def _run(work: Callable[[Directory], Awaitable[T]]) -> T:
     return run_with_app(_with_app)
 
 
-def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
-    """``--quota``/``SIZE`` → bytes, through ``kastell.config.parse_size``."""
-    if value is None:
-        return None
+def _actor() -> str:
+    """Who the audit log names for a CLI change: the Unix user running the command."""
     try:
-        return parse_size(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
 
 
-def _permissions(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Permission | None:
-    """``"imap,smtp"`` → ``Permission``, through ``Permission.parse``."""
-    if value is None:
-        return None
-    try:
-        return Permission.parse(value)
-    except InvalidValue as exc:
-        raise click.BadParameter(str(exc)) from None
+def _audited(work: Callable[[Directory], Awaitable[T]], action: str, target: str, /, **detail: Any) -> T:
+    """``_run(work)``, then an audit entry for the change (the organisation from the result, when it has one)."""
 
+    async def _with_app(app: Kastell) -> T:
+        result = await work(app.directory)
+        org_id = getattr(result, "org_id", None)
+        await audit_record(app.db, _actor(), action, target, org_id=org_id, detail=detail or None)
+        return result
 
-def _password_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = click.option(
-        "--password",
-        "password",
-        metavar="PW",
-        help="the password (visible to other local users; prefer --password-stdin)",
-    )(function)
-    return click.option(
-        "--password-stdin", "password_stdin", is_flag=True, help="read the password from one line of standard input"
-    )(function)
-
-
-def _read_password(password_stdin: bool, password: str | None, *, required: bool) -> str | None:
-    """The password from ``--password-stdin`` (one line, newline stripped) or ``--password``."""
-    if password_stdin and password is not None:
-        raise click.UsageError("give either --password-stdin or --password, not both")
-    if password_stdin:
-        line = click.get_text_stream("stdin").readline()
-        line = line[:-1] if line.endswith("\n") else line
-        line = line[:-1] if line.endswith("\r") else line  # a password typed on Windows
-        if not line:
-            raise click.UsageError("no password on standard input")
-        return line
-    if password is None and required:
-        raise click.UsageError("give the password with --password-stdin or --password")
-    return password
-
-
-def format_size(size: int) -> str:
-    """``2147483648`` → ``"2G"``; ``0`` → ``"unlimited"`` (as a quota)."""
-    if size == 0:
-        return "unlimited"
-    for unit, factor in (("T", 1024**4), ("G", 1024**3), ("M", 1024**2), ("K", 1024)):
-        if size >= factor:
-            value = size / factor
-            return f"{value:.0f}{unit}" if size % factor == 0 else f"{value:.1f}{unit}"
-    return f"{size}B"
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """Print rows under headers, each column as wide as its widest cell."""
-    rows = [list(headers)] + [list(row) for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-
-
-def _json(objects: Iterable[dict[str, Any]]) -> None:
-    click.echo(json.dumps(list(objects), indent=2, ensure_ascii=False))
+    return run_with_app(_with_app)
 
 
 def _account_json(a: Account) -> dict[str, Any]:
@@ -151,7 +109,9 @@ def domain() -> None:
 @click.option("--alias-of", "alias_of", default=None, metavar="DOMAIN", help="make NAME an alias domain of DOMAIN")
 def domain_add(name: str, org: str | None, alias_of: str | None) -> None:
     """Make DOMAIN a local domain."""
-    added = _run(lambda d: d.add_domain(name, org=org, alias_of=alias_of))
+    added = _audited(
+        lambda d: d.add_domain(name, org=org, alias_of=alias_of), "domain.create", name, org=org, alias_of=alias_of
+    )
     what = f"alias domain of {added.alias_of}" if added.alias_of else f"organisation {added.org}"
     click.echo(f"added domain {added.name} ({what})")
 
@@ -163,9 +123,9 @@ def domain_list(as_json: bool) -> None:
     """List the local domains."""
     domains = _run(lambda d: d.list_domains())
     if as_json:
-        _json(_domain_json(d) for d in domains)
+        print_json(_domain_json(d) for d in domains)
     else:
-        _table(
+        print_table(
             ("DOMAIN", "ORGANISATION", "ALIAS OF", "CATCH-ALL"),
             ((d.name, d.org, d.alias_of or "", d.catchall or "") for d in domains),
         )
@@ -176,7 +136,7 @@ def domain_list(as_json: bool) -> None:
 @click.argument("name")
 def domain_del(name: str) -> None:
     """Delete a domain that has no accounts, groups, aliases or alias domains left."""
-    _run(lambda d: d.del_domain(name))
+    _audited(lambda d: d.del_domain(name), "domain.delete", name)
     click.echo(f"deleted domain {name}")
 
 
@@ -189,7 +149,7 @@ def domain_catchall(name: str, address: str | None, off: bool) -> None:
     """Deliver mail for unknown addresses of DOMAIN to ADDRESS (or stop: --off)."""
     if off == (address is not None):
         raise click.UsageError("give either ADDRESS or --off")
-    changed = _run(lambda d: d.set_catchall(name, address))
+    changed = _audited(lambda d: d.set_catchall(name, address), "domain.catchall", name, catchall=address)
     click.echo(f"catch-all of {changed.name}: {changed.catchall or 'none'}")
 
 
@@ -205,12 +165,12 @@ def user() -> None:
 @user.command("add")
 @data_option
 @click.argument("address")
-@_password_options
+@password_options
 @click.option("--name", default="", help='display name ("Full Name")')
 @click.option(
     "--quota",
     default=None,
-    callback=_size,
+    callback=size_callback,
     metavar="SIZE",
     help="e.g. 500M, 2G; 0 = unlimited (default: store.default_quota)",
 )
@@ -218,7 +178,7 @@ def user() -> None:
 @click.option(
     "--permissions",
     default=None,
-    callback=_permissions,
+    callback=permissions_callback,
     metavar="PERMS",
     help='protocols, e.g. "imap,smtp,dav" or "all" (default: all for users)',
 )
@@ -232,11 +192,16 @@ def user_add(
     permissions: Permission | None,
 ) -> None:
     """Create an account and its mailbox. Without a password option a user gets a generated one."""
-    secret = _read_password(password_stdin, password, required=False)
+    secret = read_password(password_stdin, password, required=False)
     generated = secret is None and kind == "user"
     if generated:
         secret = secrets.token_urlsafe(18)  # 144 random bits
-    added = _run(lambda d: d.add_user(address, secret, name=name, quota=quota, kind=kind, permissions=permissions))
+    added = _audited(
+        lambda d: d.add_user(address, secret, name=name, quota=quota, kind=kind, permissions=permissions),
+        "user.create",
+        address,
+        kind=kind,
+    )
     click.echo(f"added {kind} {added.address}")
     if generated:
         click.echo(f"password: {secret}")
@@ -255,9 +220,9 @@ def user_list(domain: str | None, kind: str | None, as_json: bool) -> None:
 
     accounts = _run(collect)
     if as_json:
-        _json(_account_json(a) for a in accounts)
+        print_json(_account_json(a) for a in accounts)
     else:
-        _table(
+        print_table(
             ("ADDRESS", "NAME", "KIND", "STATUS", "QUOTA", "PERMISSIONS"),
             ((a.address, a.name, a.kind, a.status, format_size(a.quota), a.permissions.format()) for a in accounts),
         )
@@ -275,17 +240,17 @@ def user_show(address: str, as_json: bool) -> None:
         click.echo(json.dumps(fields, indent=2, ensure_ascii=False))
     else:
         fields["quota"] = format_size(account.quota)
-        _table(("FIELD", "VALUE"), ((key, str(value)) for key, value in fields.items()))
+        print_table(("FIELD", "VALUE"), ((key, str(value)) for key, value in fields.items()))
 
 
 @user.command("passwd")
 @data_option
 @click.argument("address")
-@_password_options
+@password_options
 def user_passwd(address: str, password_stdin: bool, password: str | None) -> None:
     """Set the password of ADDRESS."""
-    secret = _read_password(password_stdin, password, required=True)
-    _run(lambda d: d.set_password(address, secret))
+    secret = read_password(password_stdin, password, required=True)
+    _audited(lambda d: d.set_password(address, secret), "user.password", address)
     click.echo(f"changed the password of {address}")
 
 
@@ -294,17 +259,17 @@ def user_passwd(address: str, password_stdin: bool, password: str | None) -> Non
 @click.argument("address")
 def user_del(address: str) -> None:
     """Delete an account with its mailbox and aliases."""
-    _run(lambda d: d.del_account(address))
+    _audited(lambda d: d.del_account(address), "user.delete", address)
     click.echo(f"deleted {address}")
 
 
 @user.command("set-quota")
 @data_option
 @click.argument("address")
-@click.argument("size", callback=_size)
+@click.argument("size", callback=size_callback)
 def user_set_quota(address: str, size: int) -> None:
     """Set the quota of ADDRESS (SIZE like 500M or 2G; 0 means unlimited)."""
-    changed = _run(lambda d: d.set_quota(address, size))
+    changed = _audited(lambda d: d.set_quota(address, size), "user.update", address, quota=size)
     click.echo(f"quota of {changed.address}: {format_size(changed.quota)}")
 
 
@@ -314,17 +279,19 @@ def user_set_quota(address: str, size: int) -> None:
 @click.argument("name")
 def user_set_name(address: str, name: str) -> None:
     """Set the display name of ADDRESS."""
-    changed = _run(lambda d: d.set_name(address, name))
+    changed = _audited(lambda d: d.set_name(address, name), "user.update", address, name=name)
     click.echo(f"name of {changed.address}: {changed.name}")
 
 
 @user.command("set-permissions")
 @data_option
 @click.argument("address")
-@click.argument("permissions", callback=_permissions)
+@click.argument("permissions", callback=permissions_callback)
 def user_set_permissions(address: str, permissions: Permission) -> None:
     """Set the protocols ADDRESS may log in with ("imap,smtp,dav", "all", "none")."""
-    changed = _run(lambda d: d.set_permissions(address, permissions))
+    changed = _audited(
+        lambda d: d.set_permissions(address, permissions), "user.update", address, permissions=permissions.format()
+    )
     click.echo(f"permissions of {changed.address}: {changed.permissions.format()}")
 
 
@@ -333,7 +300,7 @@ def _status_command(verb: str, status: str, help_text: str) -> click.Command:
     @data_option
     @click.argument("address")
     def command(address: str) -> None:
-        changed = _run(lambda d: d.set_status(address, status))
+        changed = _audited(lambda d: d.set_status(address, status), "user.update", address, status=status)
         click.echo(f"{changed.address} is {changed.status}")
 
     return command
@@ -359,7 +326,7 @@ def alias() -> None:
 @click.argument("target")
 def alias_add(address: str, target: str) -> None:
     """Deliver mail for ADDRESS to the account TARGET."""
-    added = _run(lambda d: d.add_alias(address, target))
+    added = _audited(lambda d: d.add_alias(address, target), "alias.create", address, target=target)
     click.echo(f"added alias {added.address} -> {added.target}")
 
 
@@ -371,9 +338,9 @@ def alias_list(domain: str | None, as_json: bool) -> None:
     """List aliases, optionally of one DOMAIN."""
     aliases = _run(lambda d: d.list_aliases(domain))
     if as_json:
-        _json({"alias": a.address, "target": a.target} for a in aliases)
+        print_json({"alias": a.address, "target": a.target} for a in aliases)
     else:
-        _table(("ALIAS", "TARGET"), ((a.address, a.target) for a in aliases))
+        print_table(("ALIAS", "TARGET"), ((a.address, a.target) for a in aliases))
 
 
 @alias.command("del")
@@ -381,7 +348,7 @@ def alias_list(domain: str | None, as_json: bool) -> None:
 @click.argument("address")
 def alias_del(address: str) -> None:
     """Remove the alias ADDRESS."""
-    _run(lambda d: d.del_alias(address))
+    _audited(lambda d: d.del_alias(address), "alias.delete", address)
     click.echo(f"deleted alias {address}")
 
 
@@ -400,7 +367,7 @@ def group_cmd() -> None:
 @click.option("--name", default="", help="display name")
 def group_add(address: str, name: str) -> None:
     """Create the group ADDRESS."""
-    added = _run(lambda d: d.add_group(address, name))
+    added = _audited(lambda d: d.add_group(address, name), "group.create", address, name=name)
     click.echo(f"added group {added.address}")
 
 
@@ -410,7 +377,7 @@ def group_add(address: str, name: str) -> None:
 @click.argument("address")
 def group_add_member(group: str, address: str) -> None:
     """Add ADDRESS (a local user or alias, another group, an outside address) to GROUP."""
-    _run(lambda d: d.add_member(group, address))
+    _audited(lambda d: d.add_member(group, address), "group.member.add", group, member=address)
     click.echo(f"added {address} to {group}")
 
 
@@ -420,7 +387,7 @@ def group_add_member(group: str, address: str) -> None:
 @click.argument("address")
 def group_del_member(group: str, address: str) -> None:
     """Remove ADDRESS from GROUP."""
-    _run(lambda d: d.del_member(group, address))
+    _audited(lambda d: d.del_member(group, address), "group.member.delete", group, member=address)
     click.echo(f"removed {address} from {group}")
 
 
@@ -432,9 +399,9 @@ def group_list(domain: str | None, as_json: bool) -> None:
     """List groups with their members."""
     groups = _run(lambda d: d.list_groups(domain))
     if as_json:
-        _json(_group_json(g) for g in groups)
+        print_json(_group_json(g) for g in groups)
     else:
-        _table(("GROUP", "NAME", "MEMBERS"), ((g.address, g.name, ", ".join(g.members)) for g in groups))
+        print_table(("GROUP", "NAME", "MEMBERS"), ((g.address, g.name, ", ".join(g.members)) for g in groups))
 
 
 @group_cmd.command("del")
@@ -442,7 +409,7 @@ def group_list(domain: str | None, as_json: bool) -> None:
 @click.argument("group")
 def group_del(group: str) -> None:
     """Delete GROUP."""
-    _run(lambda d: d.del_group(group))
+    _audited(lambda d: d.del_group(group), "group.delete", group)
     click.echo(f"deleted group {group}")
 
 
@@ -458,7 +425,7 @@ def admin() -> None:
 @admin.command("add")
 @data_option
 @click.argument("name")
-@_password_options
+@password_options
 @click.option("--role", type=click.Choice(("system", "org", "domain")), default="system", show_default=True)
 @click.option("--org", default=None, help="the organisation of an org or domain admin")
 @click.option("--read-only", "read_only", is_flag=True, help="may look but not change")
@@ -466,9 +433,15 @@ def admin_add(
     name: str, password_stdin: bool, password: str | None, role: str, org: str | None, read_only: bool
 ) -> None:
     """Create an administrator."""
-    secret = _read_password(password_stdin, password, required=True)
+    secret = read_password(password_stdin, password, required=True)
     assert secret is not None  # required=True
-    added = _run(lambda d: d.add_admin(name, secret, role=role, org=org, read_only=read_only))
+    added = _audited(
+        lambda d: d.add_admin(name, secret, role=role, org=org, read_only=read_only),
+        "admin.create",
+        name,
+        role=role,
+        read_only=read_only,
+    )
     click.echo(f"added {added.role} admin {added.name}")
 
 
@@ -479,12 +452,12 @@ def admin_list(as_json: bool) -> None:
     """List administrators."""
     admins = _run(lambda d: d.list_admins())
     if as_json:
-        _json(
+        print_json(
             {"name": a.name, "role": a.role, "org_id": a.org_id, "read_only": a.read_only, "created": a.created}
             for a in admins
         )
     else:
-        _table(("ADMIN", "ROLE", "READ-ONLY"), ((a.name, a.role, "yes" if a.read_only else "") for a in admins))
+        print_table(("ADMIN", "ROLE", "READ-ONLY"), ((a.name, a.role, "yes" if a.read_only else "") for a in admins))
 
 
 @admin.command("del")
@@ -492,7 +465,7 @@ def admin_list(as_json: bool) -> None:
 @click.argument("name")
 def admin_del(name: str) -> None:
     """Delete an administrator."""
-    _run(lambda d: d.del_admin(name))
+    _audited(lambda d: d.del_admin(name), "admin.delete", name)
     click.echo(f"deleted admin {name}")
 
 

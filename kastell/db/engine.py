@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
@@ -80,6 +80,11 @@ class Database:
         """A read-only snapshot."""
         async with self.reader.connect() as conn, conn.begin():
             yield conn
+
+    async def ping(self) -> None:
+        """One trivial query: raises when the database does not answer."""
+        async with self.read() as conn:
+            await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         await self.writer.dispose()

@@ -1,45 +1,54 @@
 """The one ASGI application: protocol routes, admin API and UI, metrics and health.
 
-Protocol packages contribute their routes here as they land; this module only
-mounts them.
+Packages contribute their routes; this module only puts them together, with
+the two operational endpoints every deployment probes: ``/healthz`` (liveness,
+including the database) and ``/metrics`` (Prometheus).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import TYPE_CHECKING
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from kastell import __version__
 from kastell.admin.mount import admin_routes
+from kastell.ops import metrics
 from kastell.protocols import dav
 
 if TYPE_CHECKING:
     from kastell.app import Kastell
 
+log = logging.getLogger("kastell.web")
+HEALTH_TIMEOUT = 2.0  # seconds; a database slower than this is as good as down for a load balancer
+
 
 def build_app(kastell: Kastell) -> Starlette:
-    registry = CollectorRegistry()
-    subscribers = Gauge(
-        "kastell_change_subscribers", "clients waiting for mailbox changes", registry=registry
-    )
-    subscribers.set_function(kastell.events.subscriber_count)
-
     async def healthz(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "version": __version__})
+        """Liveness: the process answers and its database does (503 otherwise)."""
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                await kastell.db.ping()
+        except Exception as exc:  # any failure means "not healthy"; say which
+            log.warning("health check: database unavailable: %s", exc)
+            return JSONResponse({"status": "unavailable", "version": __version__, "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__, "database": "ok"})
 
-    async def metrics(_request: Request) -> Response:
-        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    async def scrape(_request: Request) -> Response:
+        return Response(await metrics.exposition(kastell), media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(
         routes=[
-            *admin_routes(kastell),  # /api/v1, /admin, and /healthz, /metrics (first: they win)
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
-            Route("/metrics", metrics, methods=["GET"]),
-            *dav.WELL_KNOWN, Mount("/dav", app=dav.build_dav_app(kastell)),
+            Route("/metrics", scrape, methods=["GET"]),
+            *admin_routes(kastell),  # /api/v1, /admin, /account
+            *dav.WELL_KNOWN,
+            Mount("/dav", app=dav.build_dav_app(kastell)),
         ]
     )
