@@ -31,6 +31,27 @@ from kastell.store.model import Folder
 
 UidRanges = list[tuple[int, int]]
 
+# \Recent (RFC 3501 §2.3.2; gone in IMAP4rev2): a message is recent in the first
+# session that selects its folder read-write after it arrived. The store keeps no
+# such state, so the listener keeps it (``RecentFloors``: folder id -> the lowest
+# UID not yet claimed by a session). After a restart nothing is recent until new
+# mail arrives.
+RecentFloors = dict[int, int]
+
+
+def claim_recent(floors: RecentFloors, folder_id: int, uids: Iterable[int], uidnext: int, claim: bool) -> set[int]:
+    """The UIDs among ``uids`` that are recent for this session; ``claim`` takes them (SELECT)."""
+    floor = floors.setdefault(folder_id, uidnext)
+    recent = {uid for uid in uids if uid >= floor}
+    if claim and recent:
+        floors[folder_id] = max(recent) + 1
+    return recent
+
+
+def unclaimed_from(floors: RecentFloors, folder_id: int, uidnext: int) -> int:
+    """The lowest UID still to be claimed as recent in ``folder_id`` (for STATUS RECENT)."""
+    return floors.get(folder_id, uidnext)
+
 
 @dataclass(eq=False)
 class Selected:
@@ -43,6 +64,8 @@ class Selected:
     # Flag changes this session reported itself (uid -> change number), not to be repeated.
     reported: dict[int, int] = field(default_factory=dict)
     saved: list[int] = field(default_factory=list)  # ESEARCH SAVE result, as UIDs (RFC 5182)
+    recent: set[int] = field(default_factory=set)  # \Recent in this session (rev1 only)
+    floors: RecentFloors = field(default_factory=dict)  # the listener's, shared by its sessions
 
     @property
     def exists(self) -> int:
@@ -90,7 +113,9 @@ class Selected:
 
     # ------------------------------------------------------------------ updates
 
-    async def sync(self, mailbox: Mailbox, allow_expunge: bool, qresync: bool, condstore: bool) -> list[bytes]:
+    async def sync(
+        self, mailbox: Mailbox, allow_expunge: bool, qresync: bool, condstore: bool, rev2: bool = False
+    ) -> list[bytes]:
         """Untagged responses for what others changed since ``modseq`` (see the module docstring)."""
         out: list[bytes] = []
         if self.dirty:
@@ -109,7 +134,8 @@ class Selected:
                     seq = self.seq_of(item.uid)
                     if not seq or item.uid in self.pending or self.reported.get(item.uid) == item.change_num:
                         continue
-                    parts = [b"UID %d FLAGS " % item.uid + flag_list(item.flags, item.keywords)]
+                    recent = item.uid in self.recent and not rev2
+                    parts = [b"UID %d FLAGS " % item.uid + flag_list(item.flags, item.keywords, recent)]
                     if condstore:
                         parts.append(b"MODSEQ (%d)" % item.change_num)
                     out.append(b"* %d FETCH (%s)\r\n" % (seq, b" ".join(parts)))
@@ -123,6 +149,9 @@ class Selected:
                 else:
                     last = changes.last_change
                 if new_uids:
+                    self.recent |= claim_recent(
+                        self.floors, self.folder.id, new_uids, self.folder.uidnext, not self.read_only
+                    )
                     self.uids.extend(sorted(set(new_uids)))
                     out.append(b"* %d EXISTS\r\n" % len(self.uids))
                 self.modseq = max(self.modseq, last)
@@ -146,6 +175,7 @@ class Selected:
             # Highest first: removing message n does not renumber the ones below it.
             out = [b"* %d EXPUNGE\r\n" % self.seq_of(u) for u in reversed(known)]
         self.uids = array("I", (u for u in self.uids if u not in gone))
+        self.recent -= gone
         return out
 
 

@@ -13,15 +13,17 @@ import contextlib
 import logging
 import socket
 import ssl
+import weakref
 import zlib
 from typing import TYPE_CHECKING, Any
 
+from kastell.app import Kastell
 from kastell.protocols.imap.parser import NEED_DATA, Command, ContinuationRequest, Event, ParseError, Parser
 from kastell.protocols.imap.responses import tagged, untagged
+from kastell.protocols.imap.selected import RecentFloors
 from kastell.protocols.imap.session import LOGOUT, Session
 
 if TYPE_CHECKING:
-    from kastell.app import Kastell
     from kastell.listeners import ListenSpec
 
 log = logging.getLogger("kastell.imap")
@@ -187,6 +189,9 @@ class Connection:
         self.writer.close()
 
 
+_FLOORS: weakref.WeakKeyDictionary[Kastell, RecentFloors] = weakref.WeakKeyDictionary()
+
+
 class ImapListener:
     def __init__(self, app: Kastell, spec: ListenSpec) -> None:
         self.app = app
@@ -194,6 +199,8 @@ class ImapListener:
         self.server: asyncio.Server | None = None
         self.connections: set[Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        # \Recent bookkeeping, shared by the imap and imaps listeners of one core.
+        self.recent_floors: RecentFloors = _FLOORS.setdefault(app, {})
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(
@@ -207,7 +214,9 @@ class ImapListener:
         conn = Connection(reader, writer, self.spec.tls)
         self.connections.add(conn)
         peer = writer.get_extra_info("peername")
-        session = Session(self.app, conn, conn.parser, peer_ip=peer[0] if peer else None)
+        session = Session(
+            self.app, conn, conn.parser, peer_ip=peer[0] if peer else None, recent_floors=self.recent_floors
+        )
         try:
             from kastell.protocols.imap.commands.auth import capabilities
 

@@ -26,7 +26,7 @@ from kastell.config import parse_size
 from kastell.protocols.imap.errors import Bad, ImapError
 from kastell.protocols.imap.parser import Command, Parser
 from kastell.protocols.imap.responses import tagged
-from kastell.protocols.imap.selected import Selected
+from kastell.protocols.imap.selected import RecentFloors, Selected
 from kastell.store.errors import StoreError
 
 if TYPE_CHECKING:
@@ -79,7 +79,9 @@ class CommandSpec:
 
 
 class Session:
-    def __init__(self, app: Kastell, io: Io, parser: Parser, *, peer_ip: str | None) -> None:
+    def __init__(
+        self, app: Kastell, io: Io, parser: Parser, *, peer_ip: str | None, recent_floors: RecentFloors | None = None
+    ) -> None:
         self.app = app
         self.io = io
         self.parser = parser
@@ -89,6 +91,7 @@ class Session:
         self.mailbox: Mailbox | None = None
         self.selected: Selected | None = None
         self.enabled: set[str] = set()
+        self.recent_floors: RecentFloors = recent_floors if recent_floors is not None else {}
         self.max_message = parse_size(app.settings.config.store.max_message_size)
         self.wake = asyncio.Event()  # set when the change bus reports our selected folder
         self._exit = contextlib.AsyncExitStack()
@@ -160,7 +163,7 @@ class Session:
         if self.selected is None or self.mailbox is None:
             return
         self.wake.clear()
-        for line in await self.selected.sync(self.mailbox, allow_expunge, self.qresync, self.condstore):
+        for line in await self.selected.sync(self.mailbox, allow_expunge, self.qresync, self.condstore, self.rev2):
             self.send(line)
 
     # ------------------------------------------------------------------ commands

@@ -174,3 +174,27 @@ def test_thunderbird_style_session(imap_server: ImapServer) -> None:
     changed = client.fetch(client.search("ALL"), ["FLAGS"], modifiers=[f"CHANGEDSINCE {info[b'HIGHESTMODSEQ']}"])
     assert list(changed) == [1]
     client.logout()
+
+
+def test_recent_for_rev1_clients(imap_server: ImapServer) -> None:
+    one, two = imap_server.client(), imap_server.client()
+    one.select("INBOX")  # the first SELECT sets where "recent" starts
+    _fill(two, 2)
+    one.noop()
+    typ, data = one.fetch("1:*", "(FLAGS)")
+    assert data == [b"1 (FLAGS (\\Recent))", b"2 (FLAGS (\\Recent))"]
+    assert one.search(None, "RECENT")[1] == [b"1 2"]
+    one.store("1", "+FLAGS", "(\\Seen)")
+    assert one.search(None, "NEW")[1] == [b"2"]
+    assert one.search(None, "OLD")[1] == [b""]
+    typ, data = two.select("INBOX")
+    assert two.untagged_responses.get("RECENT") == [b"0"]  # claimed by the first session
+    one.close()
+    two.close()  # a session with the folder selected would claim the new message itself
+    _fill(two, 1)
+    assert b"RECENT 1" in two.status("INBOX", "(RECENT)")[1][0]
+    three = imap_server.client()
+    three.select("INBOX")
+    assert three.untagged_responses.get("RECENT") == [b"1"]
+    for client in (one, two, three):
+        client.logout()

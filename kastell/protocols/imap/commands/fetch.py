@@ -153,6 +153,7 @@ async def handle_fetch(session: Session, command: Command) -> str:
         if gone:
             session.send(untagged("VANISHED (EARLIER) " + compress_set(gone)))
     seen_now: set[int] = set()
+    recent = set() if session.rev2 else selected.recent  # \Recent is rev1 only
     if any(a.sets_seen for a in atts) and not selected.read_only:
         # RFC 9051 §6.4.5: fetching a body sets \Seen; do it first so FLAGS below are current.
         changed, _ = await mailbox.store_flags(selected.folder.id, ranges, "add", int(Flag.SEEN))
@@ -167,7 +168,7 @@ async def handle_fetch(session: Session, command: Command) -> str:
         if not seq or (changed_since is not None and item.change_num <= changed_since):
             continue
         raw = await store_search.read_source(mailbox, item) if needs_source else b""
-        parts = _render(item, atts, raw, seen_now)
+        parts = _render(item, atts, raw, seen_now, recent)
         line = b"* %d FETCH (%s)\r\n" % (seq, b" ".join(parts))
         session.send(line)
         written += len(line)
@@ -209,7 +210,7 @@ def _literal(data: bytes, binary: bool = False) -> bytes:
     return b"{%d}\r\n" % len(data) + data
 
 
-def _render(item: FetchRow, atts: list[Att], raw: bytes, seen_now: set[int]) -> list[bytes]:
+def _render(item: FetchRow, atts: list[Att], raw: bytes, seen_now: set[int], recent: set[int]) -> list[bytes]:
     out: list[bytes] = []
     parsed: mime.ParsedMessage | None = None
     has_flags = any(a.name == "FLAGS" for a in atts)
@@ -218,7 +219,7 @@ def _render(item: FetchRow, atts: list[Att], raw: bytes, seen_now: set[int]) -> 
         if name == "UID":
             out.append(b"UID %d" % item.uid)
         elif name == "FLAGS":
-            out.append(b"FLAGS " + flag_list(item.flags, item.keywords))
+            out.append(b"FLAGS " + flag_list(item.flags, item.keywords, item.uid in recent))
         elif name == "INTERNALDATE":
             out.append(b"INTERNALDATE " + internal_date(item.internal_date, item.internal_tz))
         elif name == "RFC822.SIZE":
@@ -256,7 +257,7 @@ def _render(item: FetchRow, atts: list[Att], raw: bytes, seen_now: set[int]) -> 
             else:
                 out.append(_section_response(b"BINARY" + label, decoded, att, binary=True))
     if item.uid in seen_now and not has_flags:
-        out.append(b"FLAGS " + flag_list(item.flags, item.keywords))
+        out.append(b"FLAGS " + flag_list(item.flags, item.keywords, item.uid in recent))
     return out
 
 

@@ -15,6 +15,7 @@ from kastell.protocols.imap.args import astring_arg, atom_arg, list_arg, mailbox
 from kastell.protocols.imap.errors import Bad, No
 from kastell.protocols.imap.parser import Atom, Command, Token
 from kastell.protocols.imap.responses import mailbox_name, untagged
+from kastell.protocols.imap.selected import unclaimed_from
 from kastell.store import search as store_search
 from kastell.store.errors import FolderExists, FolderNotEmpty, InvalidFolderName, NoSuchFolder, SpecialFolder
 from kastell.store.flags import Flag
@@ -138,7 +139,13 @@ async def _status_line(session: Session, folder: Folder, items: list[str]) -> by
         elif item == "HIGHESTMODSEQ":
             value = folder.content_change
         elif item == "RECENT":
-            value = 0  # \Recent is never set: every session sees messages as not new
+            floor = unclaimed_from(session.recent_floors, folder.id, folder.uidnext)
+            value = folder.uidnext - floor if floor < folder.uidnext else 0
+            if value:
+                found = await store_search.search(
+                    session.require_mailbox(), folder.id, store_search.UidKey(((floor, 0xFFFFFFFF),))
+                )
+                value = len(found)
         elif item == "DELETED":
             found = await store_search.search(
                 session.require_mailbox(), folder.id, store_search.FlagKey(int(Flag.DELETED), True)

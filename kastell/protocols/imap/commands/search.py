@@ -94,10 +94,14 @@ class _Keys:
             except (ValueError, IndexError):
                 raise Bad("Invalid search date") from None
             return s.DateKey(which, op, day)  # type: ignore[arg-type]
-        if name in ("ALL", "OLD"):
+        if name == "ALL":
             return s.All()
-        if name in ("RECENT", "NEW"):
-            return _NOTHING  # \Recent is never set in this server
+        if name in ("RECENT", "NEW", "OLD"):
+            recent = sorted(self.selected.recent)
+            is_recent: s.Key = s.UidKey(tuple((u, u) for u in recent)) if recent else _NOTHING
+            if name == "NEW":
+                return s.And((is_recent, s.FlagKey(int(Flag.SEEN), False)))
+            return s.Not(is_recent) if name == "OLD" else is_recent
         if name in ("KEYWORD", "UNKEYWORD"):
             return s.KeywordKey(text_arg(self.take()), name == "KEYWORD")
         if name in ("LARGER", "SMALLER"):

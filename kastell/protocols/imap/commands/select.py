@@ -10,7 +10,7 @@ from kastell.protocols.imap.commands.mailboxes import find_folder
 from kastell.protocols.imap.errors import Bad
 from kastell.protocols.imap.parser import Command
 from kastell.protocols.imap.responses import compress_set, flag_list, mailbox_name, ok, untagged
-from kastell.protocols.imap.selected import Selected, parse_set
+from kastell.protocols.imap.selected import Selected, claim_recent, parse_set
 from kastell.store import search as store_search
 from kastell.store.flags import Flag
 
@@ -56,12 +56,13 @@ async def handle_select(session: Session, command: Command) -> str:
     uids = await store_search.folder_uids(mailbox, folder.id)
     # Re-read the folder after the UIDs: its counters then cover at least what we list.
     folder = await mailbox.folder(folder.id)
-    selected = Selected(folder, read_only, uids, folder.content_change)
+    selected = Selected(folder, read_only, uids, folder.content_change, floors=session.recent_floors)
+    selected.recent = claim_recent(session.recent_floors, folder.id, reversed(uids), folder.uidnext, not read_only)
     selected.dirty = True  # absorb anything that raced with the listing at the next sync
     session.send(untagged(f"FLAGS ({SYSTEM_FLAGS} {COMMON_KEYWORDS})"))
     session.send(untagged(b"%d EXISTS" % len(uids)))
     if not session.rev2:
-        session.send(untagged(b"0 RECENT"))
+        session.send(untagged(b"%d RECENT" % len(selected.recent)))
         unseen = await store_search.search(mailbox, folder.id, store_search.FlagKey(int(Flag.SEEN), False), limit=1)
         if unseen:
             first = selected.seq_of(unseen[0][0])

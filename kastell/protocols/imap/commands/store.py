@@ -63,7 +63,8 @@ async def handle_store(session: Session, command: Command) -> str:
         # RFC 7162 §3.1.3: with CONDSTORE the new MODSEQ is sent even for .SILENT.
         if not seq or (silent and not session.condstore):
             continue
-        parts = [b"FLAGS " + flag_list(change.flags, change.keywords)] if not silent else []
+        recent = change.uid in selected.recent and not session.rev2
+        parts = [b"FLAGS " + flag_list(change.flags, change.keywords, recent)] if not silent else []
         if uid_mode:
             parts.insert(0, b"UID %d" % change.uid)
         if session.condstore:
