@@ -90,13 +90,14 @@ class FilesystemBlobStore:
             dirs: set[Path] = set()
             for blob, temp in temps.items():
                 final = self.path(blob)
-                final.parent.mkdir(exist_ok=True)
+                if not final.parent.is_dir():
+                    final.parent.mkdir(exist_ok=True)
+                    dirs.add(self.root)  # the new fan-out directory's own name must be durable too
                 os.rename(temp, final)
                 dirs.add(final.parent)
             if batch:
                 self._syncfs()
-            elif pending:
-                dirs.add(self.root)  # new fan-out directories
+            else:
                 for directory in dirs:
                     _fsync_dir(directory)
         return refs
