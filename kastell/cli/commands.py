@@ -105,9 +105,7 @@ def status(as_json: bool) -> None:
                 "store_bytes": await conn.scalar(select(func.coalesce(func.sum(s.mailboxes.c.quota_used), 0))),
                 "queued_messages": await conn.scalar(select(func.count()).select_from(s.queue_messages)),
                 "queued_recipients": await conn.scalar(
-                    select(func.count())
-                    .select_from(s.queue_recipients)
-                    .where(s.queue_recipients.c.status == "pending")
+                    select(func.count()).select_from(s.queue_recipients).where(s.queue_recipients.c.status == "pending")
                 ),
             }
         return counts
@@ -211,6 +209,40 @@ def import_mbox_command(path: Path, address: str, folder: str | None) -> None:
         return await import_mbox(app, address, path, folder=folder, progress=_progress_printer(None))
 
     _print_report(run_with_app(work))
+
+
+def _import_objects(kind: str, path: Path, address: str, folder: str | None) -> None:
+    from kastell.imports.runner import import_calendar, import_contacts
+
+    run = import_calendar if kind == "ics" else import_contacts
+
+    async def work(app: Any) -> Any:
+        try:
+            return await run(app, address, path, folder=folder)
+        except ValueError as exc:
+            raise KastellError(str(exc)) from None
+
+    _print_report(run_with_app(work))
+
+
+@import_group.command(name="ics")
+@data_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", "address", required=True, help="the mailbox to import into")
+@click.option("--folder", default=None, help="target calendar (default: Calendar, Tasks, Notes by type)")
+def import_ics_command(path: Path, address: str, folder: str | None) -> None:
+    """Import an iCalendar file: events, to-dos and journal entries."""
+    _import_objects("ics", path, address, folder)
+
+
+@import_group.command(name="vcf")
+@data_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", "address", required=True, help="the mailbox to import into")
+@click.option("--folder", default=None, help="target address book (default: Contacts)")
+def import_vcf_command(path: Path, address: str, folder: str | None) -> None:
+    """Import a vCard file (one or many cards)."""
+    _import_objects("vcf", path, address, folder)
 
 
 def register(cli: click.Group) -> None:

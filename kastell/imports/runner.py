@@ -7,6 +7,7 @@ a message whose exact bytes are already in the target folder is skipped.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kastell.imports import maildir, mbox
-from kastell.store.errors import NoSuchFolder
+from kastell.store.errors import NoSuchFolder, NoSuchItem
 from kastell.store.mailbox import Mailbox
 from kastell.store.model import NewItem
 
@@ -140,3 +141,63 @@ async def import_mbox(
             await _run(box, folder_id, items, report, progress)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _resource_name(uid: str, suffix: str) -> str:
+    # Deterministic, so that importing the same file again finds what it stored.
+    return hashlib.sha1(uid.encode("utf-8", "replace")).hexdigest() + suffix
+
+
+async def _store_object(box: Mailbox, folder_id: int, item: NewItem, report: ImportReport) -> None:
+    assert item.name is not None
+    try:
+        existing = await box.item_by_name(folder_id, item.name)
+    except NoSuchItem:
+        await box.append(folder_id, item)
+        report.imported += 1
+        return
+    if await box.source(existing) == item.source:
+        report.duplicates += 1
+    else:
+        await box.replace(existing.id, item)  # the file has a newer version of this object
+        report.imported += 1
+
+
+async def import_calendar(app: Kastell, address: str, path: Path, *, folder: str | None = None) -> ImportReport:
+    """An iCalendar file: events into the calendar, to-dos into Tasks, journals into Notes
+    (or everything into ``folder``); one object per UID, as CalDAV stores them."""
+    from kastell.formats import ical
+
+    started = time.monotonic()
+    report = ImportReport()
+    box = await _mailbox(app, address)
+    try:
+        objects = ical.split_objects(path.read_bytes())
+    except ValueError as exc:
+        raise ImportError_(f"{path}: not an iCalendar file: {exc}") from None
+    for component, uid, source in objects:
+        role = {"VTODO": "tasks", "VJOURNAL": "notes"}.get(component, "calendar")
+        target = await box.folder_by_path(folder) if folder else await box.folder_by_role(role)
+        kind = ical.KIND_OF_COMPONENT[component]
+        await _store_object(box, target.id, NewItem(source, kind=kind, name=_resource_name(uid, ".ics")), report)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+async def import_contacts(app: Kastell, address: str, path: Path, *, folder: str | None = None) -> ImportReport:
+    """A vCard file (one or many cards) into the address book (or ``folder``)."""
+    from kastell.formats import vcard
+
+    started = time.monotonic()
+    report = ImportReport()
+    box = await _mailbox(app, address)
+    target = await box.folder_by_path(folder) if folder else await box.folder_by_role("contacts")
+    for uid, source in vcard.split_cards(path.read_bytes()):
+        item = NewItem(source, kind="contact", name=_resource_name(uid, ".vcf"))
+        await _store_object(box, target.id, item, report)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+class ImportError_(ValueError):
+    """The file cannot be imported; the message says why."""

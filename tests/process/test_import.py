@@ -163,3 +163,53 @@ def test_ten_thousand_message_maildir(tmp_path: Path) -> None:
         assert await box.audit() == []
 
     _inspect(data, check)
+
+
+CALENDAR = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//export//EN\r\n"
+    "BEGIN:VEVENT\r\nUID:ev-1\r\nDTSTAMP:20240101T000000Z\r\nDTSTART:20240110T090000Z\r\n"
+    "DTEND:20240110T100000Z\r\nSUMMARY:Planning\r\nEND:VEVENT\r\n"
+    "BEGIN:VEVENT\r\nUID:ev-2\r\nDTSTAMP:20240101T000000Z\r\nDTSTART:20240111T090000Z\r\n"
+    "DTEND:20240111T100000Z\r\nSUMMARY:Review\r\nRRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\n"
+    "BEGIN:VTODO\r\nUID:todo-1\r\nDTSTAMP:20240101T000000Z\r\nSUMMARY:Write report\r\nEND:VTODO\r\n"
+    "END:VCALENDAR\r\n"
+)
+CARDS = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card-1\r\nFN:Ada Lovelace\r\nEMAIL:ada@example.org\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Alan Turing\r\nEMAIL:alan@example.org\r\nEND:VCARD\r\n"
+)
+
+
+def test_ics_and_vcf_imports_are_idempotent(tmp_path: Path) -> None:
+    data = _setup(tmp_path)
+    ics = tmp_path / "export.ics"
+    ics.write_text(CALENDAR)
+    vcf = tmp_path / "contacts.vcf"
+    vcf.write_text(CARDS)
+    first = kastell(data, "import", "ics", str(ics), "--user", "alice@imp.test")
+    assert first.returncode == 0, first.stderr
+    assert "imported 3" in first.stdout
+    cards = kastell(data, "import", "vcf", str(vcf), "--user", "alice@imp.test")
+    assert cards.returncode == 0 and "imported 2" in cards.stdout, cards.stderr
+    again = kastell(data, "import", "ics", str(ics), "--user", "alice@imp.test")
+    assert "imported 0, skipped 3" in again.stdout
+    ics.write_text(CALENDAR.replace("SUMMARY:Planning", "SUMMARY:Planning (moved)"))
+    changed = kastell(data, "import", "ics", str(ics), "--user", "alice@imp.test")
+    assert "imported 1, skipped 2" in changed.stdout
+    broken = tmp_path / "broken.ics"
+    broken.write_text("this is not a calendar")
+    failed = kastell(data, "import", "ics", str(broken), "--user", "alice@imp.test")
+    assert failed.returncode == 1 and len(failed.stderr.strip().splitlines()) == 1
+
+    async def check(box: Any) -> None:
+        calendar = await box.folder_by_role("calendar")
+        events = {i.subject: i async for i in box.iter_items(calendar.id)}
+        assert set(events) == {"Planning (moved)", "Review"}
+        assert events["Review"].end_time is None and events["Review"].kind == "event"
+        tasks = [i async for i in box.iter_items((await box.folder_by_role("tasks")).id)]
+        assert [(t.subject, t.kind) for t in tasks] == [("Write report", "task")]
+        contacts = [i async for i in box.iter_items((await box.folder_by_role("contacts")).id)]
+        assert sorted(c.subject for c in contacts) == ["Ada Lovelace", "Alan Turing"]
+        assert await box.audit() == []
+
+    _inspect(data, check)
