@@ -53,7 +53,8 @@ class Io(Protocol):
     async def drain(self) -> None: ...
 
     async def read_line(self, wake: asyncio.Event | None = None) -> bytes | None:
-        """The next raw line (no CRLF); None when ``wake`` fired first; b"" ... never; raises on EOF."""
+        """The next raw line without CRLF, or None when ``wake`` fired first; the
+        glue ends the connection (raises) on EOF or the inactivity timeout."""
         ...
 
     async def start_tls(self) -> None: ...
