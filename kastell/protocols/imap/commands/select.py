@@ -141,9 +141,10 @@ async def handle_expunge(session: Session, command: Command) -> str:
     )
     uids = [uid for uid, _ in deleted if selected.seq_of(uid)]
     removed: list[int] = []
-    for start in range(0, len(uids), 500):
-        chunk = uids[start : start + 500]
-        removed += await mailbox.expunge(selected.folder.id, _ranges(chunk))
+    ranges = _ranges(uids)
+    # Runs of UIDs are one range each; a statement takes at most 500 of them.
+    for start in range(0, len(ranges), 500):
+        removed += await mailbox.expunge(selected.folder.id, ranges[start : start + 500])
     # Report our own expunges together with whatever others expunged meanwhile.
     selected.pending.update(removed)
     await session.updates(allow_expunge=True)
