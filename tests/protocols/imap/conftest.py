@@ -68,7 +68,7 @@ class ImapServer:
         return context
 
 
-def _settings(data: Path, port: int, tls_port: int, max_message: str) -> Settings:
+def _settings(data: Path, port: int, tls_port: int, max_message: str, db_url: str | None) -> Settings:
     settings = load(data)
     overrides = {s: "off" for s in SERVICES}
     overrides["imap"] = f"127.0.0.1:{port}"
@@ -78,15 +78,18 @@ def _settings(data: Path, port: int, tls_port: int, max_message: str) -> Setting
         update={
             "auth": settings.config.auth.model_copy(update={"failure_delay_seconds": 0}),
             "store": settings.config.store.model_copy(update={"max_message_size": max_message}),
+            **({"database": settings.config.database.model_copy(update={"url": db_url})} if db_url else {}),
         }
     )
     return Settings(settings.data_dir, config)
 
 
-def start_server(data: Path, max_message: str = "20M") -> tuple[ImapServer, threading.Thread]:
+def start_server(
+    data: Path, max_message: str = "20M", db_url: str | None = None
+) -> tuple[ImapServer, threading.Thread]:
     asyncio.run(initialise(data, demo=False))
     port, tls_port = free_port(), free_port()
-    settings = _settings(data, port, tls_port, max_message)
+    settings = _settings(data, port, tls_port, max_message, db_url)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     failure: list[BaseException] = []
