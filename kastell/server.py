@@ -33,6 +33,7 @@ import uvicorn
 from kastell.app import Kastell
 from kastell.config import SERVICES, Settings
 from kastell.listeners import Listener, ListenFunction, ListenSpec
+from kastell.mail.transport import run_queue
 from kastell.store import fulltext
 from kastell.web.app import build_app
 
@@ -105,10 +106,7 @@ class Server:
                 log.info("not yet available in this version: %s", ", ".join(missing))
             self._workers.append(asyncio.create_task(self._collect_blobs(), name="blob-gc"))
             self._workers.append(asyncio.create_task(self._index_text(), name="fulltext-indexer"))
-            if _available("kastell.mail.transport"):
-                from kastell.mail.transport import run_queue
-
-                self._workers.append(asyncio.create_task(run_queue(self.app), name="mail-queue"))
+            self._workers.append(asyncio.create_task(run_queue(self.app), name="mail-queue"))
         except BaseException:
             await self.stop()
             raise

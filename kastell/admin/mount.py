@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp
 
-from kastell.api import PREFIX, build_api
+from kastell.web.lazy import LazyApp
 
 if TYPE_CHECKING:
     from kastell.app import Kastell
 
 log = logging.getLogger("kastell.admin")
-HEALTH_TIMEOUT = 2.0  # seconds; a database slower than this is as good as down for a load balancer
+API_PREFIX = "/api/v1"  # kastell.api.PREFIX, without importing FastAPI here
 
 
 def _mount(prefix: str, app: ASGIApp) -> Mount:
@@ -35,13 +35,34 @@ def _mount(prefix: str, app: ASGIApp) -> Mount:
 
 
 def admin_routes(kastell: Kastell) -> list[BaseRoute]:
-    from kastell.admin.console import ConsoleApp, build_console
-    from kastell.admin.selfservice import build_selfservice
+    """The API, console and self-service mounts; each is built on its first request."""
+    shared: dict[str, Any] = {}
 
-    console = ConsoleApp(kastell)
+    def console() -> Any:
+        # One ConsoleApp (sessions, login throttling) serves /admin and /account.
+        if "console" not in shared:
+            from kastell.admin.console import ConsoleApp
+
+            shared["console"] = ConsoleApp(kastell)
+        return shared["console"]
+
+    def api() -> ASGIApp:
+        from kastell.api import build_api
+
+        return build_api(kastell)
+
+    def admin() -> ASGIApp:
+        from kastell.admin.console import build_console
+
+        return build_console(kastell, console())
+
+    def account() -> ASGIApp:
+        from kastell.admin.selfservice import build_selfservice
+
+        return build_selfservice(kastell, console())
 
     return [
-        _mount(PREFIX, build_api(kastell)),
-        _mount("/admin", build_console(kastell, console)),
-        _mount("/account", build_selfservice(kastell, console)),
+        _mount(API_PREFIX, LazyApp(api)),
+        _mount("/admin", LazyApp(admin)),
+        _mount("/account", LazyApp(account)),
     ]

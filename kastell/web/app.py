@@ -21,6 +21,7 @@ from kastell import __version__
 from kastell.admin.mount import admin_routes
 from kastell.ops import metrics
 from kastell.protocols import dav
+from kastell.web.lazy import LazyApp
 
 if TYPE_CHECKING:
     from kastell.app import Kastell
@@ -49,6 +50,6 @@ def build_app(kastell: Kastell) -> Starlette:
             Route("/metrics", scrape, methods=["GET"]),
             *admin_routes(kastell),  # /api/v1, /admin, /account
             *dav.WELL_KNOWN,
-            Mount("/dav", app=dav.build_dav_app(kastell)),
+            Mount("/dav", app=LazyApp(lambda: dav.build_dav_app(kastell))),
         ]
     )

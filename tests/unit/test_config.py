@@ -67,3 +67,10 @@ def test_data_dir_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     monkeypatch.setenv("KASTELL_DATA", str(tmp_path / "env"))
     assert resolve_data_dir(None) == tmp_path / "env"
     assert resolve_data_dir(str(tmp_path / "opt")) == tmp_path / "opt"
+
+
+def test_api_prefix_constant_matches_the_api() -> None:
+    from kastell.admin.mount import API_PREFIX
+    from kastell.api import PREFIX
+
+    assert API_PREFIX == PREFIX

@@ -9,10 +9,21 @@ report table and property registration; see docs/dav.md.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from kastell.app import Kastell
-from kastell.protocols.dav.app import DavApp, well_known
+if TYPE_CHECKING:
+    from kastell.app import Kastell
+    from kastell.protocols.dav.app import DavApp
+
+
+def well_known(_request: Request) -> Response:
+    """RFC 6764 §5: the context path; clients continue with principal discovery."""
+    return RedirectResponse("/dav/", status_code=301)
+
 
 _WELL_KNOWN_METHODS = ["GET", "HEAD", "PROPFIND", "OPTIONS", "POST"]
 WELL_KNOWN = [
@@ -23,6 +34,9 @@ WELL_KNOWN = [
 
 
 def build_dav_app(kastell: Kastell) -> DavApp:
+    # Imported here: the DAV machinery (lxml, icalendar, recurrence) loads on first use.
+    from kastell.protocols.dav.app import DavApp
+
     return DavApp(kastell)
 
 

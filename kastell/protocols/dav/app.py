@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from kastell.app import Kastell
@@ -202,6 +202,3 @@ class DavApp:
         return b"".join(chunks)
 
 
-def well_known(_request: Request) -> Response:
-    """RFC 6764 §5: the context path; clients continue with principal discovery."""
-    return RedirectResponse("/dav/", status_code=301)
