@@ -152,10 +152,12 @@ def _normalise(response: bytes) -> object:
         assert isinstance(event, ContinuationRequest), (event, response)
 
 
-@pytest.mark.parametrize("path", MESSAGES, ids=[p.name for p in MESSAGES])
+# Messages Dovecot cannot take part in (see SKIP) are left out of the comparison, not skipped.
+COMPARED = [p for p in MESSAGES if p.name not in SKIP]
+
+
+@pytest.mark.parametrize("path", COMPARED, ids=[p.name for p in COMPARED])
 def test_same_answers_as_dovecot(servers: tuple[Line, Line], path: Path) -> None:
-    if path.name in SKIP:
-        pytest.skip(SKIP[path.name])
     ours, theirs = servers
     source = path.read_bytes()
     answers = {}
