@@ -8,11 +8,6 @@ from kastell.formats import mime
 from kastell.store import fulltext
 
 
-def message_columns(source: bytes) -> dict[str, Any]:
-    """The ``items`` columns derived from an RFC 5322 message (never raises)."""
-    return message_columns_and_text(source)[0]
-
-
 def message_columns_and_text(source: bytes) -> tuple[dict[str, Any], str]:
     """The ``items`` columns and the full-text index text of a message (never raises).
 
@@ -43,20 +38,25 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit]
 
 
-def columns_for(kind: str, source: bytes) -> dict[str, Any]:
-    """The cached columns of an item of any kind: a message is parsed as MIME, an
-    event/task/note as iCalendar, a contact as vCard (formats.ical / formats.vcard)."""
+def columns_for(kind: str, source: bytes) -> tuple[dict[str, Any], str]:
+    """The cached columns and the full-text index text of an item of any kind.
+
+    A message is parsed as MIME (once, for both); an event/task/note as
+    iCalendar, a contact as vCard (formats.ical / formats.vcard), with no index
+    text. Every result has every column, so rows of mixed kinds insert together.
+    """
     if kind == "message":
-        return {**EMPTY_COLUMNS, **message_columns(source)}
+        columns, text = message_columns_and_text(source)
+        return {**EMPTY_COLUMNS, **columns}, text
     if kind in ("event", "task", "note"):
         from kastell.formats import ical
 
-        return {**EMPTY_COLUMNS, **ical.item_columns(source)}
+        return {**EMPTY_COLUMNS, **ical.item_columns(source)}, ""
     if kind == "contact":
         from kastell.formats import vcard
 
-        return {**EMPTY_COLUMNS, **vcard.item_columns(source)}
-    return dict(EMPTY_COLUMNS)
+        return {**EMPTY_COLUMNS, **vcard.item_columns(source)}, ""
+    return dict(EMPTY_COLUMNS), ""
 
 
 EMPTY_COLUMNS: dict[str, Any] = {

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kastell.db import schema as s
-from kastell.store import fulltext, ingest
+from kastell.store import fulltext
 from kastell.store.errors import (
     FolderExists,
     ItemTooLarge,
@@ -215,7 +215,7 @@ class Mailbox(FolderOps):
         """
         if len(new.source) > MAX_ITEM_SIZE:
             raise ItemTooLarge(f"item of {len(new.source)} bytes exceeds {MAX_ITEM_SIZE}")
-        columns = await _columns(new)
+        columns, _ = await _columns_and_text(new)
         ref = await self._store.blobs.put(new.source)
         async with self._db.write() as conn:
             row = (
@@ -546,18 +546,8 @@ class Mailbox(FolderOps):
         return problems
 
 
-async def _columns(new: NewItem) -> dict[str, Any]:
+async def _columns_and_text(new: NewItem) -> tuple[dict[str, Any], str]:
+    """The cached columns and index text of a new item (large sources parsed off the loop)."""
     if len(new.source) > _PARSE_IN_THREAD:
         return await asyncio.to_thread(columns_for, new.kind, new.source)
     return columns_for(new.kind, new.source)
-
-
-async def _columns_and_text(new: NewItem) -> tuple[dict[str, Any], str]:
-    """``_columns`` plus the full-text index text; a message is parsed once for both."""
-    if new.kind != "message":
-        return await _columns(new), ""
-    if len(new.source) > _PARSE_IN_THREAD:
-        columns, body = await asyncio.to_thread(ingest.message_columns_and_text, new.source)
-    else:
-        columns, body = ingest.message_columns_and_text(new.source)
-    return {**ingest.EMPTY_COLUMNS, **columns}, body
