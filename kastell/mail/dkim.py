@@ -21,8 +21,6 @@ import time
 from dataclasses import dataclass
 
 import dkim
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy import insert, select
 
 from kastell.db import schema as s
@@ -55,6 +53,10 @@ class DkimKey:
 
     def dkimpy_private(self) -> bytes:
         """dkimpy wants PEM for RSA and the raw 32-byte seed, base64, for Ed25519."""
+        # Imported here: cryptography costs an idle server ~7 MB; keys are rare work.
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
         if self.algorithm == "rsa-sha256":
             return self.private_key.encode()
         key = serialization.load_pem_private_key(self.private_key.encode(), password=None)
@@ -67,6 +69,10 @@ class DkimKey:
 
 def generate(domain: str, algorithm: str, selector: str) -> DkimKey:
     """A new key pair; Ed25519 or RSA-2048."""
+    # Imported here: cryptography costs an idle server ~7 MB; keys are rare work.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
     if algorithm == "ed25519-sha256":
         ed = ed25519.Ed25519PrivateKey.generate()
         public = ed.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
