@@ -366,3 +366,66 @@ api_tokens = Table(
     Column("last_used", BigInteger, nullable=True),
     Column("expires", BigInteger, nullable=True),
 )
+
+# ------------------------------------------------------------------------ mail rules
+
+# Sieve scripts (RFC 5228/5804): a user's own (account_id set) or a domain's global
+# ones (account_id NULL). A domain script with phase "before"/"after" runs around
+# every user's script of that domain; phase "" is only reachable by `include :global`.
+sieve_scripts = Table(
+    "sieve_scripts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True),
+    Column("domain_id", ID, ForeignKey("domains.id", ondelete="CASCADE"), nullable=True),
+    Column("name", String(255), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="0"),
+    Column("phase", String(8), nullable=False, server_default=""),
+    Column("updated", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "name"),
+    UniqueConstraint("domain_id", "name"),
+    CheckConstraint("(account_id IS NULL) <> (domain_id IS NULL)", name="owner"),
+    CheckConstraint("phase in ('', 'before', 'after')", name="phase"),
+)
+
+# Out-of-office (one per account): written by the self-service page, the CLI and,
+# later, ActiveSync/EWS; delivery applies it as a vacation rule beside the user's script.
+out_of_office = Table(
+    "out_of_office",
+    metadata,
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("enabled", Boolean, nullable=False, server_default="0"),
+    Column("start", BigInteger, nullable=True),  # epoch seconds; NULL = open-ended
+    Column("end", BigInteger, nullable=True),
+    Column("subject", String(255), nullable=False, server_default=""),
+    Column("internal_message", Text, nullable=False, server_default=""),
+    Column("external_message", Text, nullable=False, server_default=""),
+    Column("internal_only", Boolean, nullable=False, server_default="0"),
+    Column("updated", BigInteger, nullable=False),
+)
+
+# Forwarding of every incoming message (one per account), kept or not.
+mail_forwards = Table(
+    "mail_forwards",
+    metadata,
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("targets", Text, nullable=False),  # comma-separated addresses
+    Column("keep", Boolean, nullable=False, server_default="1"),
+    Column("updated", BigInteger, nullable=False),
+)
+
+# Per-account memory of the rules engine: vacation responses sent (RFC 5230 §4.2,
+# one per sender and handle per period) and duplicate ids (RFC 7352). ``key`` is a
+# sha256 hex of what is tracked; rows past ``expires`` are dead and get pruned.
+sieve_tracking = Table(
+    "sieve_tracking",
+    metadata,
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # vacation | duplicate
+    Column("key", String(64), primary_key=True),
+    Column("expires", BigInteger, nullable=False, index=True),
+)
