@@ -26,7 +26,7 @@ import kastell.admin.pages as pages
 from kastell import __version__
 from kastell.admin.session import Sessions, check_csrf, load_key
 from kastell.api.actions import Actions
-from kastell.api.auth import Principal, client_of
+from kastell.api.auth import Principal, client_of, principal_for
 from kastell.directory.audit import get_admin_by_name
 from kastell.directory.errors import AuthFailed, AuthThrottled, NoSuchAdmin
 from kastell.ops import metrics
@@ -110,7 +110,8 @@ class ConsoleApp:
                 if not check_csrf(session, request, token if isinstance(token, str) else None):
                     return self.render("message.html", 403, title="Refused", text="Missing or wrong CSRF token.")
             self.history.start()  # the dashboard's chart fills from the first console visit on
-            console = Console(self, request, Principal(admin, "session", client_of(request)), session.csrf)
+            principal = await principal_for(self.kastell, admin, "session", client_of(request))
+            console = Console(self, request, principal, session.csrf)
             response = await handler(request, console)
             metrics.HTTP_REQUESTS.labels("console", str(response.status_code)).inc()
             metrics.HTTP_SECONDS.labels("console").observe(time.perf_counter() - started)

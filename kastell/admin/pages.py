@@ -54,10 +54,9 @@ def _size_field(text: str, name: str) -> int | None:
 
 
 async def dashboard(_request: Request, c: Console) -> Response:
-    db = c.app.kastell.db
     summary, storage, recent = await asyncio.gather(
-        stats.totals(db, c.principal.org_ids),
-        stats.storage_by_domain(db, c.principal.org_ids),
+        c.actions.totals(),
+        c.actions.storage_by_domain(),
         c.actions.audit_entries(limit=10),
     )
     biggest = max((row.bytes_used for row in storage), default=0) or 1
@@ -97,7 +96,7 @@ async def domains(request: Request, c: Console) -> Response:
         else:
             return _redirect(f"/admin/domains/{quote(made.name)}?created=1")
     listed = await c.actions.list_domains()
-    storage = {row.domain: row for row in await stats.storage_by_domain(c.app.kastell.db, c.principal.org_ids)}
+    storage = {row.domain: row for row in await c.actions.storage_by_domain()}
     return c.render(
         "domains.html",
         context.pop("status", 200),

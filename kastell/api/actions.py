@@ -32,6 +32,7 @@ from kastell.directory.errors import (
 from kastell.directory.permissions import Permission
 from kastell.directory.records import Account, Admin, Alias, Domain, Group, Organisation
 from kastell.ops import metrics
+from kastell.store import stats
 
 if TYPE_CHECKING:
     from kastell.app import Kastell
@@ -90,17 +91,28 @@ class Actions:
     # ------------------------------------------------------------------ domains
 
     async def list_domains(self) -> list[Domain]:
-        return [d for d in await self.directory.list_domains() if self.principal.sees(d.org_id)]
+        return [d for d in await self.directory.list_domains() if self.principal.sees_domain(d.org_id, d.id)]
+
+    async def domain_names(self) -> frozenset[str] | None:
+        """The names of the domains in scope (alias domains included); None for a system admin: all."""
+        if self.principal.is_system:
+            return None
+        return frozenset(d.name for d in await self.list_domains())
 
     async def get_domain(self, name: str) -> Domain:
         with field(None):
             domain = await self.directory.get_domain(name)
-        if not self.principal.sees(domain.org_id):
+        if not self.principal.sees_domain(domain.org_id, domain.id):
             raise ApiError.from_directory(NoSuchDomain(f"{domain.name} is not a local domain"))
         return domain
 
+    def _no_domain_admin(self, what: str) -> None:
+        if self.principal.is_domain_admin:
+            raise forbidden(f"a domain administrator cannot {what}")
+
     async def add_domain(self, name: str, org: str | None = None, alias_of: str | None = None) -> Domain:
         self.principal.require_write()
+        self._no_domain_admin("add domains")
         if alias_of is not None:
             try:
                 await self.get_domain(alias_of)
@@ -121,6 +133,7 @@ class Actions:
 
     async def del_domain(self, name: str) -> None:
         domain = await self.get_domain(name)
+        self._no_domain_admin("delete domains")
         await self._write(lambda: self.directory.del_domain(domain.name))
         await self.audit("domain.delete", domain.name, domain.org_id)
 
@@ -164,15 +177,17 @@ class Actions:
             candidates = [o.id for o in await self.directory.list_orgs()] if org_ids is None else sorted(org_ids)
             for org_id in candidates:
                 try:
-                    return await self.directory.get_account_by_id(org_id, int(ref))
+                    found = await self.directory.get_account_by_id(org_id, int(ref))
                 except NoSuchAccount:
                     continue
+                if self.principal.sees_domain(found.org_id, found.domain_id):
+                    return found
             raise missing
         try:
             account = await self.directory.get_account(ref)
         except (NoSuchAccount, InvalidAddress):
             raise missing from None
-        if not self.principal.sees(account.org_id):
+        if not self.principal.sees_domain(account.org_id, account.domain_id):
             raise missing
         return account
 
@@ -265,7 +280,12 @@ class Actions:
             await self.get_domain(domain)
         with field("domain"):
             aliases = await self.directory.list_aliases(domain)
-        return [a for a in aliases if self.principal.sees(a.org_id)]
+        names = await self.domain_names() if self.principal.is_domain_admin else None
+        return [
+            a
+            for a in aliases
+            if self.principal.sees(a.org_id) and (names is None or a.address.rpartition("@")[2] in names)
+        ]
 
     async def user_aliases(self, ref: str) -> list[Alias]:
         account = await self.get_user(ref)
@@ -302,7 +322,7 @@ class Actions:
             await self.get_domain(domain)
         with field("domain"):
             groups = await self.directory.list_groups(domain)
-        return [g for g in groups if self.principal.sees(g.org_id)]
+        return [g for g in groups if self.principal.sees_domain(g.org_id, g.domain_id)]
 
     async def get_group(self, address: str) -> Group:
         missing = ApiError.from_directory(NoSuchGroup(f"no group {address[:320]}"))
@@ -310,7 +330,7 @@ class Actions:
             group = await self.directory.get_group(address)
         except (NoSuchGroup, InvalidAddress):
             raise missing from None
-        if not self.principal.sees(group.org_id):
+        if not self.principal.sees_domain(group.org_id, group.domain_id):
             raise missing
         return group
 
@@ -344,21 +364,50 @@ class Actions:
         admins = await self.directory.list_admins()
         if self.principal.is_system:
             return admins
+        if self.principal.is_domain_admin:  # its colleagues' domains are none of its business
+            return [a for a in admins if a.id == self.principal.admin.id]
         return [a for a in admins if a.org_id is not None and self.principal.sees(a.org_id)]
 
+    async def admin_domains(self, admins: list[Admin]) -> dict[int, list[str]]:
+        """Admin id → the domains it holds, for the admins listed."""
+        return await self.directory.admin_domains(a.id for a in admins if a.role == "domain")
+
     async def create_admin(
-        self, name: str, password: str, role: str = "system", org: str | None = None, read_only: bool = False
+        self,
+        name: str,
+        password: str,
+        role: str = "system",
+        org: str | None = None,
+        read_only: bool = False,
+        domains: list[str] | None = None,
     ) -> Admin:
         self.principal.require_system()
         self.principal.require_write()
         try:
-            admin = await self.directory.add_admin(name, password, role=role, org=org, read_only=read_only)
+            admin = await self.directory.add_admin(
+                name, password, role=role, org=org, read_only=read_only, domains=domains or ()
+            )
         except DirectoryError as exc:
             message = str(exc)
-            where = "org" if "organisation" in message else "password" if "password" in message else "name"
+            where = next(
+                (key for key, word in (("role", "role"), ("domains", "domain"), ("org", "organisation"),
+                                       ("password", "password")) if word in message),
+                "name",
+            )  # fmt: skip
             raise ApiError.from_directory(exc, where) from exc
-        await self.audit("admin.create", admin.name, admin.org_id, {"role": role, "read_only": read_only})
+        detail: dict[str, Any] = {"role": role, "read_only": read_only}
+        if domains:
+            detail["domains"] = sorted(domains)
+        await self.audit("admin.create", admin.name, admin.org_id, detail)
         return admin
+
+    async def set_admin_domains(self, name: str, domains: list[str]) -> list[str]:
+        self.principal.require_system()
+        self.principal.require_write()
+        with field("domains"):
+            held = await self.directory.set_admin_domains(name, domains)
+        await self.audit("admin.domains", name.lower(), None, {"domains": held})
+        return held
 
     async def delete_admin(self, name: str) -> None:
         self.principal.require_system()
@@ -404,7 +453,69 @@ class Actions:
     # ------------------------------------------------------------------ audit
 
     async def audit_entries(self, **filters: Any) -> list[AuditEntry]:
-        return await self.audit_log.entries(org_ids=self.principal.org_ids, **filters)
+        """Entries newest first; a domain admin's are those about its domains (and its own doing)."""
+        if not self.principal.is_domain_admin:
+            return await self.audit_log.entries(org_ids=self.principal.org_ids, **filters)
+        names = await self.domain_names() or frozenset()
+        limit = int(filters.pop("limit", 100))
+        before_id = filters.pop("before_id", None)
+        found: list[AuditEntry] = []
+        # The log records an organisation, not a domain: read the organisation's entries in
+        # batches and keep the ones whose target is in (or at) one of the admin's domains.
+        while len(found) < limit:
+            batch = await self.audit_log.entries(
+                org_ids=self.principal.org_ids, before_id=before_id, limit=500, **filters
+            )
+            found.extend(
+                e for e in batch if e.actor == self.principal.name or e.target.rpartition("@")[2].lower() in names
+            )
+            if len(batch) < 500:
+                break
+            before_id = batch[-1].id
+        return found[:limit]
+
+    # ------------------------------------------------------------------ statistics
+
+    async def storage_by_domain(self) -> list[stats.DomainStorage]:
+        rows = await stats.storage_by_domain(self.kastell.db, self.principal.org_ids)
+        if not self.principal.is_domain_admin:
+            return rows
+        names = await self.domain_names() or frozenset()
+        return [r for r in rows if r.domain in names]
+
+    async def storage_by_account(
+        self, *, domain: str | None = None, address: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[stats.AccountStorage]:
+        """Accounts by bytes used; a domain admin's without ``domain`` are merged over its domains."""
+        db = self.kastell.db
+        org_ids = self.principal.org_ids
+        if domain is not None:
+            domain = (await self.get_domain(domain)).name
+        if not self.principal.is_domain_admin or domain is not None or address is not None:
+            rows = await stats.storage_by_account(
+                db, org_ids, domain=domain, address=address, limit=limit, offset=offset
+            )
+            names = await self.domain_names() if self.principal.is_domain_admin else None
+            return [r for r in rows if names is None or r.domain in names]
+        merged: list[stats.AccountStorage] = []
+        for row in await self.storage_by_domain():
+            merged.extend(await stats.storage_by_account(db, org_ids, domain=row.domain, limit=offset + limit))
+        merged.sort(key=lambda r: (-r.bytes_used, r.address))
+        return merged[offset : offset + limit]
+
+    async def totals(self) -> dict[str, int]:
+        """The dashboard's counts, for the admin's scope."""
+        if not self.principal.is_domain_admin:
+            return await stats.totals(self.kastell.db, self.principal.org_ids)
+        rows = await self.storage_by_domain()
+        return {
+            "organisations": 1,
+            "domains": len(await self.list_domains()),
+            "accounts": sum(r.accounts for r in rows),
+            "groups": len(await self.list_groups()),
+            "bytes_used": sum(r.bytes_used for r in rows),
+            "items": sum(r.items for r in rows),
+        }
 
 
 def _guess_field(message: str, default: str) -> str:

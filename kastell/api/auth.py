@@ -10,8 +10,9 @@ itself):
 - the console's session (``kastell.admin``), which builds a Principal itself.
 
 Scope: a system admin sees every organisation (``org_ids`` None); org and
-domain admins see only their own organisation. Domain admins are scoped to
-their organisation too until the directory records which domains they hold.
+domain admins see only their own organisation, and a domain admin within it
+only the domains it holds and their alias domains (``domain_ids``, read from
+the directory when the Principal is made: a change applies on the next request).
 Objects outside the scope are reported as *not found*, never *forbidden*, so
 that an admin cannot probe which addresses another tenant has.
 """
@@ -41,6 +42,8 @@ class Principal:
     admin: Admin
     via: str  # token | basic | session
     client: str  # the client's address, for the audit log
+    # A domain admin's domains (held ones and their alias domains); None for system and org admins.
+    domain_ids: frozenset[int] | None = None
 
     @property
     def name(self) -> str:
@@ -57,9 +60,19 @@ class Principal:
             return None
         return frozenset() if self.admin.org_id is None else frozenset({self.admin.org_id})
 
+    @property
+    def is_domain_admin(self) -> bool:
+        return self.domain_ids is not None
+
     def sees(self, org_id: int | None) -> bool:
         scope = self.org_ids
         return scope is None or (org_id is not None and org_id in scope)
+
+    def sees_domain(self, org_id: int | None, domain_id: int | None) -> bool:
+        """Whether an object of this organisation and domain is in scope."""
+        if not self.sees(org_id):
+            return False
+        return self.domain_ids is None or (domain_id is not None and domain_id in self.domain_ids)
 
     def require_write(self) -> None:
         if self.admin.read_only:
@@ -68,6 +81,14 @@ class Principal:
     def require_system(self) -> None:
         if not self.is_system:
             raise forbidden("only a system administrator may do that")
+
+
+async def principal_for(kastell: Kastell, admin: Admin, via: str, client: str) -> Principal:
+    """The Principal of ``admin``, with a domain admin's domains read from the directory."""
+    domain_ids = None
+    if admin.role == "domain":
+        domain_ids = await kastell.directory.admin_scope_domains(admin.id)
+    return Principal(admin, via, client, domain_ids)
 
 
 def kastell_of(request: Request) -> Kastell:
@@ -95,7 +116,7 @@ async def authenticate(request: Request) -> Principal:
         admin = await Tokens(kastell.db).verify(credentials)
         if admin is None:
             raise unauthorised("invalid or expired token")
-        return Principal(admin, "token", client)
+        return await principal_for(kastell, admin, "token", client)
     if scheme == "basic" and credentials:
         try:
             decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
@@ -111,5 +132,5 @@ async def authenticate(request: Request) -> Principal:
         except AuthFailed:
             await kastell.auth.delay_failure()
             raise unauthorised("authentication failed") from None
-        return Principal(admin, "basic", client)
+        return await principal_for(kastell, admin, "basic", client)
     raise unauthorised()

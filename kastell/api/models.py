@@ -7,7 +7,7 @@ seconds (UTC), permissions are lists of protocol names.
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar, get_args
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -236,18 +236,36 @@ class AdminOut(BaseModel):
     read_only: bool
     org_id: int | None
     created: int
+    domains: list[str] = Field(default_factory=list, description="a domain admin's domains")
 
     @classmethod
-    def of(cls, a: Admin) -> AdminOut:
-        return cls(id=a.id, name=a.name, role=a.role, read_only=a.read_only, org_id=a.org_id, created=a.created)
+    def of(cls, a: Admin, domains: list[str] | None = None) -> AdminOut:
+        return cls(
+            id=a.id,
+            name=a.name,
+            role=a.role,
+            read_only=a.read_only,
+            org_id=a.org_id,
+            created=a.created,
+            domains=domains or [],
+        )
 
 
 class AdminIn(_In):
     name: str = Field(min_length=1, max_length=255)
     password: str = Field(min_length=1, max_length=1024)
     role: Role = "system"
-    org: str | None = Field(None, max_length=255, description="required for org and domain admins")
+    org: str | None = Field(
+        None, max_length=255, description="required for org admins; a domain admin's is its domains'"
+    )
     read_only: bool = False
+    domains: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list, max_length=1000, description="required for domain admins: the domains it manages"
+    )
+
+
+class AdminDomainsIn(_In):
+    domains: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(min_length=1, max_length=1000)
 
 
 class TokenOut(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from kastell.api.auth import Principal, authenticate, kastell_of
 from kastell.api.models import (
     AccountStorageOut,
+    AdminDomainsIn,
     AdminIn,
     AdminOut,
     AuditOut,
@@ -23,16 +24,16 @@ from kastell.api.models import (
 )
 from kastell.api.routes_directory import Act, Limit, Offset, listing
 from kastell.ops.health import health as read_health
-from kastell.store import stats
 
 router = APIRouter()
 Caller = Annotated[Principal, Depends(authenticate)]
 
 
 @router.get("/me", response_model=AdminOut, tags=["administrators"])
-async def me(principal: Caller) -> AdminOut:
+async def me(act: Act) -> AdminOut:
     """The administrator these credentials belong to."""
-    return AdminOut.of(principal.admin)
+    admin = act.principal.admin
+    return AdminOut.of(admin, (await act.admin_domains([admin])).get(admin.id))
 
 
 # ---------------------------------------------------------------- administrators
@@ -40,12 +41,24 @@ async def me(principal: Caller) -> AdminOut:
 
 @router.get("/admins", response_model=Page[AdminOut], tags=["administrators"])
 async def list_admins(act: Act, limit: Limit = 100, offset: Offset = 0) -> Page[AdminOut]:
-    return listing(await act.list_admins(), AdminOut.of, limit=limit, offset=offset, sort=None, sortable={})
+    admins = await act.list_admins()
+    held = await act.admin_domains(admins)
+    return listing(admins, lambda a: AdminOut.of(a, held.get(a.id)), limit=limit, offset=offset, sort=None, sortable={})
 
 
 @router.post("/admins", status_code=201, response_model=AdminOut, tags=["administrators"])
 async def create_admin(act: Act, body: AdminIn) -> AdminOut:
-    return AdminOut.of(await act.create_admin(body.name, body.password, body.role, body.org, body.read_only))
+    """A domain admin needs ``domains`` (of one organisation; ``org`` may then be left out)."""
+    admin = await act.create_admin(body.name, body.password, body.role, body.org, body.read_only, body.domains)
+    return AdminOut.of(admin, (await act.admin_domains([admin])).get(admin.id))
+
+
+@router.put("/admins/{name}/domains", response_model=AdminOut, tags=["administrators"])
+async def set_admin_domains(act: Act, name: str, body: AdminDomainsIn) -> AdminOut:
+    """Replace the domains a domain admin holds."""
+    held = await act.set_admin_domains(name, body.domains)
+    found = [a for a in await act.list_admins() if a.name == name.lower()]
+    return AdminOut.of(found[0], held)
 
 
 @router.delete("/admins/{name}", status_code=204, response_class=Response, tags=["administrators"])
@@ -102,14 +115,14 @@ async def audit(
 
 
 @router.get("/stats/summary", response_model=Summary, tags=["statistics"])
-async def summary(request: Request, principal: Caller) -> Summary:
-    return Summary(**await stats.totals(kastell_of(request).db, principal.org_ids))
+async def summary(act: Act) -> Summary:
+    return Summary(**await act.totals())
 
 
 @router.get("/stats/storage/domains", response_model=list[DomainStorageOut], tags=["statistics"])
-async def storage_domains(request: Request, principal: Caller) -> list[DomainStorageOut]:
+async def storage_domains(act: Act) -> list[DomainStorageOut]:
     """Accounts, bytes and items per domain, from the store's counters."""
-    rows = await stats.storage_by_domain(kastell_of(request).db, principal.org_ids)
+    rows = await act.storage_by_domain()
     return [
         DomainStorageOut(domain=r.domain, org_id=r.org_id, accounts=r.accounts, bytes_used=r.bytes_used, items=r.items)
         for r in rows
@@ -118,16 +131,13 @@ async def storage_domains(request: Request, principal: Caller) -> list[DomainSto
 
 @router.get("/stats/storage/users", response_model=list[AccountStorageOut], tags=["statistics"])
 async def storage_users(
-    request: Request,
-    principal: Caller,
+    act: Act,
     limit: Limit = 100,
     offset: Offset = 0,
     domain: str | None = Query(None, max_length=255),
 ) -> list[AccountStorageOut]:
     """Accounts by bytes used, largest first."""
-    rows = await stats.storage_by_account(
-        kastell_of(request).db, principal.org_ids, domain=domain, limit=limit, offset=offset
-    )
+    rows = await act.storage_by_account(domain=domain, limit=limit, offset=offset)
     return [
         AccountStorageOut(address=r.address, domain=r.domain, quota=r.quota, bytes_used=r.bytes_used, items=r.items)
         for r in rows

@@ -427,22 +427,33 @@ def admin() -> None:
 @click.argument("name")
 @password_options
 @click.option("--role", type=click.Choice(("system", "org", "domain")), default="system", show_default=True)
-@click.option("--org", default=None, help="the organisation of an org or domain admin")
+@click.option("--org", default=None, help="the organisation of an org admin")
+@click.option("--domain", "domains", multiple=True, help="a domain of a domain admin (repeatable)")
 @click.option("--read-only", "read_only", is_flag=True, help="may look but not change")
 def admin_add(
-    name: str, password_stdin: bool, password: str | None, role: str, org: str | None, read_only: bool
+    name: str,
+    password_stdin: bool,
+    password: str | None,
+    role: str,
+    org: str | None,
+    domains: tuple[str, ...],
+    read_only: bool,
 ) -> None:
     """Create an administrator."""
     secret = read_password(password_stdin, password, required=True)
     assert secret is not None  # required=True
     added = _audited(
-        lambda d: d.add_admin(name, secret, role=role, org=org, read_only=read_only),
+        lambda d: d.add_admin(name, secret, role=role, org=org, read_only=read_only, domains=domains),
         "admin.create",
         name,
         role=role,
         read_only=read_only,
+        **({"domains": sorted(domains)} if domains else {}),
     )
     click.echo(f"added {added.role} admin {added.name}")
+
+
+admin.add_command(admin_add, "create")  # also known as "admin create"
 
 
 @admin.command("list")

@@ -367,6 +367,14 @@ api_tokens = Table(
     Column("expires", BigInteger, nullable=True),
 )
 
+# The domains a domain administrator holds (one or more, all of its organisation).
+admin_domains = Table(
+    "admin_domains",
+    metadata,
+    Column("admin_id", ID, ForeignKey("admins.id", ondelete="CASCADE"), primary_key=True),
+    Column("domain_id", ID, ForeignKey("domains.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
 # ------------------------------------------------------------------------ mail rules
 
 # Sieve scripts (RFC 5228/5804): a user's own (account_id set) or a domain's global
