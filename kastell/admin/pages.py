@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import time
 from typing import TYPE_CHECKING, Any, get_args
 from urllib.parse import quote
 
@@ -20,7 +21,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from kastell.api.actions import generate_password
 from kastell.api.dns import dns_records_of, live_check
 from kastell.api.errors import ApiError
-from kastell.api.models import PermissionName, permission_bits, permission_names
+from kastell.api.models import PermissionName, QueuedMessageOut, permission_bits, permission_names
 from kastell.config import parse_size
 from kastell.ops.health import health
 from kastell.store import stats
@@ -327,6 +328,53 @@ async def users_import(request: Request, c: Console) -> Response:
     created = sum(1 for r in results if r["ok"])
     notice = f"{created} of {len(results)} users created."
     return c.render("import.html", results=results, notice=notice)
+
+
+# ---------------------------------------------------------------- mail queue
+
+
+def _offset(request: Request) -> int:
+    try:
+        return max(0, int(request.query_params.get("offset", "0")))
+    except ValueError:
+        return 0
+
+
+async def queue(request: Request, c: Console) -> Response:
+    """The outbound queue in scope; POST ``retry=ID``, ``delete=ID`` or ``flush=1``."""
+    notice = None
+    if request.method == "POST":
+        form = await c.form()
+        try:
+            if form.get("flush"):
+                notice = f"{await c.actions.flush_queue()} recipients due now."
+            elif form.get("retry", "").isdigit():
+                count = await c.actions.retry_queued(int(form["retry"]))
+                notice = f"{count} recipients of message {form['retry']} due now."
+            elif form.get("delete", "").isdigit():
+                await c.actions.delete_queued(int(form["delete"]))
+                notice = f"Deleted message {form['delete']}."
+            else:
+                raise ApiError(422, "invalid", "Choose a message and an action.")
+        except ApiError as exc:
+            return c.render("message.html", exc.status, title="Nothing done", text=exc.message)
+    q = request.query_params.get("q", "").strip().lower()
+    offset = _offset(request)
+    messages = [
+        QueuedMessageOut.of(m)
+        for m in await c.actions.list_queue()
+        if not q or q in m.sender.lower() or any(q in r.recipient.lower() for r in m.recipients)
+    ]
+    return c.render(
+        "queue.html",
+        messages=messages[offset : offset + PAGE],
+        total=len(messages),
+        q=q,
+        next=offset + PAGE if offset + PAGE < len(messages) else None,
+        previous=max(0, offset - PAGE) if offset else None,
+        notice=notice,
+        now=int(time.time()),
+    )
 
 
 # ---------------------------------------------------------------- groups and audit

@@ -5,7 +5,7 @@
 - ``auth``: credentials → ``Principal`` (token, Basic, console session), scope;
 - ``actions``: scoped, audited operations shared with the console;
 - ``models``: request/response bodies; ``errors``: the one error body;
-- ``routes_directory``, ``routes_system``: the HTTP surface;
+- ``routes_directory``, ``routes_system``, ``routes_ops`` (queue, sessions): the HTTP surface;
 - ``dns``: the DNS records a domain needs.
 """
 
@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from kastell import __version__
-from kastell.api import errors, routes_directory, routes_system
+from kastell.api import errors, routes_directory, routes_ops, routes_system
 from kastell.api.models import ErrorBody
 from kastell.ops import metrics
 
@@ -46,7 +46,7 @@ def build_api(kastell: Kastell) -> FastAPI:
         title="Kastell admin API",
         version=__version__,
         description="Administration of a Kastell server: organisations, domains, users, groups, "
-        "administrators, API tokens, audit log, statistics and health.",
+        "administrators, API tokens, audit log, mail queue, live sessions, statistics and health.",
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
@@ -58,6 +58,7 @@ def build_api(kastell: Kastell) -> FastAPI:
     errors.install(api)
     api.include_router(routes_directory.router)
     api.include_router(routes_system.router)
+    api.include_router(routes_ops.router)
 
     async def internal_error(request: Request, exc: Exception) -> Response:
         # A bug: log it with the traceback, answer the one error body without it.

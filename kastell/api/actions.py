@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kastell.api.auth import Principal
-from kastell.api.errors import ApiError, field, forbidden
+from kastell.api.errors import ApiError, field, forbidden, not_found
 from kastell.directory.addresses import normalise_address
 from kastell.directory.audit import ApiToken, AuditEntry, AuditLog, NoSuchToken, Tokens
 from kastell.directory.errors import (
@@ -36,6 +36,7 @@ from kastell.store import stats
 
 if TYPE_CHECKING:
     from kastell.app import Kastell
+    from kastell.mail.queue import Queue, QueuedMessage
 
 T = TypeVar("T")
 
@@ -473,6 +474,67 @@ class Actions:
                 break
             before_id = batch[-1].id
         return found[:limit]
+
+    # ------------------------------------------------------------------ mail queue
+
+    def _queue(self) -> Queue:
+        from kastell.mail.transport import transport  # the one Queue that ``kastell queue`` and the runner use
+
+        return transport(self.kastell).queue
+
+    async def _queue_scope(self) -> Callable[[QueuedMessage], bool]:
+        """Which queued messages the admin sees: a system admin all, others those sent from their domains."""
+        names = await self.domain_names()
+        if names is None:
+            return lambda _m: True
+        return lambda m: m.sender.rpartition("@")[2].lower() in names if "@" in m.sender else False
+
+    async def list_queue(self) -> list[QueuedMessage]:
+        """Queued messages in scope, oldest first."""
+        sees = await self._queue_scope()
+        return [m for m in await self._queue().list() if sees(m)]
+
+    async def get_queued(self, message_id: int) -> QueuedMessage:
+        """One queued message; outside the scope it does not exist."""
+        found = await self._queue().show(message_id)
+        if found is None or not (await self._queue_scope())(found):
+            raise not_found(f"no queued message {message_id}")
+        return found
+
+    async def _sender_org(self, message: QueuedMessage) -> int | None:
+        try:
+            return (await self.directory.get_domain(message.sender.rpartition("@")[2])).org_id
+        except (DirectoryError, ValueError):
+            return None  # an outside or null sender (DSNs)
+
+    async def retry_queued(self, message_id: int) -> int:
+        """Make the message's pending recipients due now; how many."""
+        message = await self.get_queued(message_id)
+        self.principal.require_write()
+        count = await self._queue().retry(message.id)
+        await self.audit("queue.retry", str(message.id), await self._sender_org(message), {"recipients": count})
+        return count
+
+    async def flush_queue(self) -> int:
+        """Retry every message in scope now (a system admin: the whole queue in one statement)."""
+        self.principal.require_write()
+        if self.principal.is_system:
+            count = await self._queue().retry()
+        else:
+            count = 0
+            for message in await self.list_queue():
+                count += await self._queue().retry(message.id)
+        await self.audit("queue.flush", "", self.principal.admin.org_id, {"recipients": count})
+        return count
+
+    async def delete_queued(self, message_id: int) -> None:
+        """Drop the message without a bounce."""
+        message = await self.get_queued(message_id)
+        self.principal.require_write()
+        if not await self._queue().delete(message.id):
+            raise not_found(f"no queued message {message_id}")
+        detail = {"sender": message.sender, "recipients": [r.recipient for r in message.recipients][:20]}
+        await self.audit("queue.delete", str(message.id), await self._sender_org(message), detail)
 
     # ------------------------------------------------------------------ statistics
 

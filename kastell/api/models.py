@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kastell.directory.audit import ApiToken, AuditEntry
 from kastell.directory.permissions import Permission
 from kastell.directory.records import Account, Admin, Alias, Domain, Group, Organisation
+from kastell.mail.queue import QueuedMessage
 
 T = TypeVar("T")
 
@@ -357,6 +358,54 @@ class Health(BaseModel):
     process: dict[str, Any]
     disk: dict[str, Any]
     listeners: dict[str, dict[str, Any]]
+
+
+class QueuedRecipientOut(BaseModel):
+    address: str
+    status: str = Field(description="pending, delivered, failed or cancelled")
+    attempts: int
+    next_attempt: int | None = Field(description="Unix time of the next try; null unless pending")
+    last_error: str | None
+    remote: str | None = Field(description="the host that answered last")
+
+
+class QueuedMessageOut(BaseModel):
+    id: int
+    sender: str = Field(description='envelope sender; "" is the null sender (DSNs)')
+    size: int
+    created: int
+    expires: int = Field(description="Unix time after which the message is bounced")
+    attempts: int = Field(description="the most attempts any recipient has had")
+    next_attempt: int | None = Field(description="the earliest next try of a pending recipient")
+    recipients: list[QueuedRecipientOut]
+
+    @classmethod
+    def of(cls, m: QueuedMessage) -> QueuedMessageOut:
+        pending = [r.next_attempt for r in m.recipients if r.status == "pending"]
+        return cls(
+            id=m.id,
+            sender=m.sender,
+            size=m.size,
+            created=m.created,
+            expires=m.expires,
+            attempts=max((r.attempts for r in m.recipients), default=0),
+            next_attempt=min(pending) if pending else None,
+            recipients=[
+                QueuedRecipientOut(
+                    address=r.recipient,
+                    status=r.status,
+                    attempts=r.attempts,
+                    next_attempt=r.next_attempt if r.status == "pending" else None,
+                    last_error=r.last_error,
+                    remote=r.remote,
+                )
+                for r in m.recipients
+            ],
+        )
+
+
+class QueueRetried(BaseModel):
+    recipients: int = Field(description="pending recipients made due now")
 
 
 def permission_names(permissions: Permission) -> list[str]:

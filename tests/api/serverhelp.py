@@ -31,12 +31,13 @@ class AdminServer:
         return httpx.Client(base_url=self.base + "/api/v1", headers=headers, timeout=30, **options)  # type: ignore[arg-type]
 
 
-def start(tmp: Path, services: tuple[str, ...] = ("http",)) -> AdminServer:
+def start(tmp: Path, services: tuple[str, ...] = ("http",), config: str = "") -> AdminServer:
+    """``config`` is appended to kastell.toml (whole sections)."""
     data = tmp / "data"
     made = kastell(data, "init", "--no-demo")
     assert made.returncode == 0, made.stderr
-    with (data / "kastell.toml").open("a") as config:
-        config.write(f"\n[auth]\nfailure_delay_seconds = 0\naccount_failures = {ACCOUNT_FAILURES}\n")
+    with (data / "kastell.toml").open("a") as toml:
+        toml.write(f"\n[auth]\nfailure_delay_seconds = 0\naccount_failures = {ACCOUNT_FAILURES}\n{config}")
     added = kastell(data, "admin", "add", "root", "--password-stdin", stdin=ROOT_PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
     server = RunningServer(data, services=services)
