@@ -51,6 +51,7 @@ TCP_SERVICES: dict[str, str] = {
     "imaps": "kastell.protocols.imap.server:listen",
     "pop3": "kastell.protocols.pop3.server:listen",
     "pop3s": "kastell.protocols.pop3.server:listen",
+    "managesieve": "kastell.protocols.managesieve.server:listen",
 }
 IMPLICIT_TLS = frozenset({"imaps", "pop3s", "submissions"})
 # What the running server actually bound, for ``kastell status`` (removed on a clean stop).

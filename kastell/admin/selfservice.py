@@ -1,4 +1,5 @@
-"""The self-service page at ``/account/``: any user with web permission sees its account and changes its password.
+"""The self-service page at ``/account/``: any user with web permission sees its account,
+changes its password and sets its out-of-office reply.
 
 Login goes through ``Authenticator.authenticate(..., protocol="web")``, so
 the same throttling, status and permission checks apply as to every other
@@ -11,7 +12,9 @@ with the user as the actor.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,6 +26,7 @@ from kastell.api.auth import client_of
 from kastell.directory.audit import AuditLog
 from kastell.directory.errors import AuthFailed, AuthThrottled, DirectoryError, InvalidValue, NoSuchAccount
 from kastell.directory.records import Account
+from kastell.rules import oof
 from kastell.store import stats
 
 if TYPE_CHECKING:
@@ -54,6 +58,8 @@ class SelfService:
 
     async def _page(self, session: Session, account: Account, status: int = 200, **context: Any) -> Response:
         usage = await stats.storage_by_account(self.kastell.db, address=account.address, limit=1)
+        context.setdefault("oof", await oof.get(self.kastell.db, account.org_id, account.id))
+        zone = _zone(account)
         aliases = []
         for domain in await self.kastell.directory.list_domains():
             if domain.org_id == account.org_id:
@@ -66,6 +72,7 @@ class SelfService:
             usage=usage[0] if usage else None,
             aliases=aliases,
             csrf=session.csrf,
+            local_time=lambda value: _local_input(value, zone),
             **context,
         )
 
@@ -149,6 +156,67 @@ class SelfService:
         )
         return await self._page(session, account, notice="Your password was changed.")
 
+    async def out_of_office(self, request: Request) -> Response:
+        """Save the automatic reply (kastell.rules.oof: the same object the CLI and the API edit)."""
+        current = await self._current(request)
+        if current is None:
+            return self.console.render("message.html", 403, title="Not logged in", text="Please log in again.")
+        session, account = current
+        form = await request.form()
+        token = form.get("csrf")
+        if not check_csrf(session, request, token if isinstance(token, str) else None):
+            return self.console.render("message.html", 403, title="Refused", text="Missing or wrong CSRF token.")
+        zone = _zone(account)
+        text = {key: str(form.get(key, "")).replace("\r\n", "\n") for key in
+                ("subject", "internal_message", "external_message", "start", "end")}  # fmt: skip
+        wanted: oof.OutOfOffice | None = None
+        try:
+            wanted = oof.OutOfOffice(
+                enabled=form.get("enabled") == "on",
+                start=_from_local_input(text["start"], zone),
+                end=_from_local_input(text["end"], zone),
+                subject=text["subject"].strip(),
+                internal_message=text["internal_message"].strip(),
+                external_message=text["external_message"].strip() or text["internal_message"].strip(),
+                internal_only=form.get("internal_only") == "on",
+            )
+            stored = await oof.put(self.kastell.db, account.org_id, account.id, wanted)
+        except (oof.OofError, ValueError) as exc:
+            return await self._page(session, account, 422, oof_error=str(exc), oof=wanted)
+        await AuditLog(self.kastell.db).record(
+            account.address, "self.oof", account.address, org_id=account.org_id, client=client_of(request),
+            detail={"enabled": stored.enabled},
+        )  # fmt: skip
+        notice = "Your automatic reply is on." if stored.enabled else "Your automatic reply is off."
+        return await self._page(session, account, notice=notice, oof=stored)
+
+
+def _zone(account: Account) -> tzinfo:
+    try:
+        return ZoneInfo(account.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def _local_input(value: int | None, zone: tzinfo) -> str:
+    """Epoch seconds as the value of an <input type="datetime-local"> in the user's zone."""
+    if value is None:
+        return ""
+    return datetime.fromtimestamp(value, zone).strftime("%Y-%m-%dT%H:%M")
+
+
+def _from_local_input(text: str, zone: tzinfo) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a date and time: {text[:40]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return int(moment.timestamp())
+
 
 def build_selfservice(kastell: Kastell, console: ConsoleApp) -> Starlette:
     service = SelfService(kastell, console)
@@ -158,5 +226,6 @@ def build_selfservice(kastell: Kastell, console: ConsoleApp) -> Starlette:
             Route("/login", service.login, methods=["GET", "POST"]),
             Route("/logout", service.logout, methods=["POST"]),
             Route("/password", service.password, methods=["POST"]),
+            Route("/oof", service.out_of_office, methods=["POST"]),
         ]
     )

@@ -7,11 +7,13 @@ Theory of operation. A message reaches a local mailbox in four steps:
    codes): unknown → 550 5.1.1, disabled → 550 5.2.1, full → 452 4.2.2.
 2. **spam** — ``SpamFilter.scan`` gives a verdict (the built-in filter of a
    later issue plugs in here; today a no-op that says "ham").
-3. **sieve** — ``SieveHook.folder_for`` may file the message elsewhere (issue 7
-   adds the interpreter; today it keeps the default folder).
-4. **store** — ``Mailbox.append`` into INBOX (or Junk), one transaction per
-   mailbox that commits before it returns, after the blob is durable. The
-   store publishes the change notification itself.
+3. **rules** — the recipient's Sieve rules, out-of-office and forwarding
+   (``kastell.mail.actions``) say where the message goes and with which flags,
+   or reject it (550 5.7.1 for that recipient).
+4. **store** — ``Mailbox.append`` into INBOX (or Junk, or the rules' folders),
+   one transaction per mailbox that commits before it returns, after the blob
+   is durable. The store publishes the change notification itself. Redirects,
+   vacation replies and duplicate tracking follow the commit.
 
 The same source bytes go to every recipient (no per-recipient header), so the
 content-addressed blob store keeps one blob however many mailboxes receive it.
@@ -29,7 +31,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from kastell.directory.resolve import LocalRecipient, Resolution
-from kastell.store.errors import ItemTooLarge, NoSuchFolder, NoSuchMailbox, QuotaExceeded
+from kastell.mail.actions import Placement, RuleActions, spam_scale
+from kastell.rules import srs
+from kastell.store.errors import (
+    FolderExists,
+    InvalidFolderName,
+    ItemTooLarge,
+    NoSuchFolder,
+    NoSuchMailbox,
+    QuotaExceeded,
+)
+from kastell.store.flags import encode_keywords, split_flags
 from kastell.store.mailbox import Mailbox
 from kastell.store.model import Appended, NewItem
 
@@ -79,6 +91,7 @@ class SpamVerdict:
     spam: bool = False
     score: float = 0.0
     headers: bytes = b""  # e.g. X-Spam-Status, prepended when not empty
+    tested: bool = False  # a filter looked at the message (Sieve's spamtest says 0 otherwise)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,19 +114,6 @@ class NoSpamFilter:
 
     async def scan(self, source: bytes, context: MessageContext) -> SpamVerdict:
         return SpamVerdict()
-
-
-class SieveHook(Protocol):
-    async def folder_for(self, recipient: LocalRecipient, source: bytes, default_role: str, detail: str | None) -> str:
-        """The folder role or path to file into; ``default_role`` unless a rule says otherwise."""
-        ...
-
-
-class NoSieve:
-    """The placeholder: no user rules yet (issue 7 brings the interpreter)."""
-
-    async def folder_for(self, recipient: LocalRecipient, source: bytes, default_role: str, detail: str | None) -> str:
-        return default_role
 
 
 @dataclass
@@ -141,12 +141,12 @@ class _GroupCommit:
     def __init__(self, mailbox: Mailbox, folder_id: int) -> None:
         self.mailbox = mailbox
         self.folder_id = folder_id
-        self.pending: list[tuple[bytes, asyncio.Future[Appended]]] = []
+        self.pending: list[tuple[NewItem, asyncio.Future[Appended]]] = []
         self.task: asyncio.Task[None] | None = None
 
-    async def append(self, source: bytes) -> Appended:
+    async def append(self, item: NewItem) -> Appended:
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
-        self.pending.append((source, future))
+        self.pending.append((item, future))
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._flush())
         return await asyncio.shield(future)
@@ -155,15 +155,15 @@ class _GroupCommit:
         while self.pending:
             batch, self.pending = self.pending[: self.MAX_BATCH], self.pending[self.MAX_BATCH :]
             try:
-                results = await self.mailbox.append_many(self.folder_id, [NewItem(source) for source, _ in batch])
+                results = await self.mailbox.append_many(self.folder_id, [item for item, _ in batch])
             except Exception as exc:
                 if len(batch) == 1:
                     _settle(batch[0][1], exception=exc)
                     continue
                 # One bad item (quota, size) must not fail its neighbours: store them one by one.
-                for source, future in batch:
+                for item, future in batch:
                     try:
-                        _settle(future, await self.mailbox.append(self.folder_id, NewItem(source)))
+                        _settle(future, await self.mailbox.append(self.folder_id, item))
                     except Exception as single:
                         _settle(future, exception=single)
                 continue
@@ -185,17 +185,20 @@ def _settle(
 
 @dataclass
 class LocalDelivery:
-    """The pipeline for one app. ``spam`` and ``sieve`` are the hooks described above."""
+    """The pipeline for one app. ``spam`` is the hook described above."""
 
     app: Kastell
     spam: SpamFilter = field(default_factory=NoSpamFilter)
-    sieve: SieveHook = field(default_factory=NoSieve)
+    rules: RuleActions = field(init=False)
     # (org, account) → the open mailbox and its INBOX/Junk ids; saves two reads per message.
     _mailboxes: dict[tuple[int, int], tuple[Mailbox, dict[str, int]]] = field(default_factory=dict)
     _commits: dict[tuple[int, int], _GroupCommit] = field(default_factory=dict)
     _resolved: dict[str, tuple[Resolution, float]] = field(default_factory=dict)
 
-    async def _append(self, mailbox: Mailbox, folder_id: int, source: bytes) -> Appended:
+    def __post_init__(self) -> None:
+        self.rules = RuleActions(self.app)
+
+    async def _append(self, mailbox: Mailbox, folder_id: int, item: NewItem) -> Appended:
         key = (mailbox.id, folder_id)
         group = self._commits.get(key)
         if group is None or group.mailbox is not mailbox:
@@ -203,7 +206,7 @@ class LocalDelivery:
                 self._commits = {k: g for k, g in self._commits.items() if g.pending or not (g.task and g.task.done())}
             group = self._commits[key] = _GroupCommit(mailbox, folder_id)
         try:
-            return await group.append(source)
+            return await group.append(item)
         finally:
             if not group.pending and (group.task is None or group.task.done()):
                 self._commits.pop(key, None)
@@ -235,6 +238,8 @@ class LocalDelivery:
         if not resolution.local_domain:
             return RecipientCheck(Reply(554, "5.7.1 Relay access denied"), resolution.address, False)
         if not resolution.found:
+            if srs.is_srs(resolution.address):
+                return await self._srs_bounce(resolution.address)
             return RecipientCheck(Reply(550, "5.1.1 No such user here"), resolution.address, True)
         allowed = {"active", "suspended"} if self.app.settings.config.smtp.deliver_to_suspended else {"active"}
         accounts = tuple(a for a in resolution.accounts if a.status in allowed)
@@ -245,6 +250,16 @@ class LocalDelivery:
         if accounts and not resolution.outside and all([await self._full(a) for a in accounts]):
             return RecipientCheck(Reply(452, "4.2.2 Mailbox full, try again later"), resolution.address, True)
         return RecipientCheck(OK, resolution.address, True, accounts, resolution.outside, resolution.detail)
+
+    async def _srs_bounce(self, address: str) -> RecipientCheck:
+        """A reply to a forward we rewrote (kastell.rules.srs): it goes on to the original sender."""
+        original = srs.reverse(self.app.settings.data_dir, address)
+        if original is None or srs.is_srs(original):
+            return RecipientCheck(Reply(550, "5.1.1 No such user here (invalid or expired SRS address)"), address, True)
+        check = await self.check_recipient(original)
+        if check.local:
+            return check
+        return RecipientCheck(OK, address, True, outside=(original,))
 
     async def _full(self, recipient: LocalRecipient) -> bool:
         try:
@@ -286,6 +301,7 @@ class LocalDelivery:
         if verdict.headers:
             source = verdict.headers + source
         default_role = "junk" if verdict.spam or context.quarantine else "inbox"
+        spam_score = spam_scale(verdict.spam, verdict.score, verdict.tested)
         outcomes: list[Outcome] = []
         seen: set[tuple[int, int]] = set()
         for recipient, detail in recipients:
@@ -293,25 +309,29 @@ class LocalDelivery:
             if key in seen:
                 continue
             seen.add(key)
-            outcomes.append(await self._store_one(recipient, detail, source, default_role))
+            outcomes.append(await self._store_one(recipient, detail, source, default_role, context, spam_score))
         return outcomes
 
-    async def _store_one(self, recipient: LocalRecipient, detail: str | None, source: bytes, role: str) -> Outcome:
+    async def _store_one(
+        self,
+        recipient: LocalRecipient,
+        detail: str | None,
+        source: bytes,
+        role: str,
+        context: MessageContext,
+        spam_score: int | None,
+    ) -> Outcome:
         try:
-            target = await self.sieve.folder_for(recipient, source, role, detail)
-            mailbox, roles = await self._open(recipient)
-            folder_id = roles.get(target) or roles.get("inbox")
-            if folder_id is None:
-                folder_id = (await mailbox.folder_by_path(target)).id
-            try:
-                appended = await self._append(mailbox, folder_id, source)
-            except (NoSuchFolder, NoSuchMailbox):
-                # The folder was deleted or the account re-created since we cached it: look again once.
-                self._mailboxes.pop((recipient.org_id, recipient.account_id), None)
-                mailbox, roles = await self._open(recipient)
-                folder_id = roles.get(target) or roles["inbox"]
-                appended = await mailbox.append(folder_id, NewItem(source))
-            return Outcome(recipient, DELIVERED, target, appended.uid)
+            plan = await self.rules.plan(recipient, detail, source, role, context, spam_score)
+            if plan.reject is not None:
+                return Outcome(recipient, Reply(550, "5.7.1 " + plan.reject))
+            stored: list[tuple[str, int]] = []
+            for placement in plan.placements:
+                stored.append((placement.target, await self._place(recipient, placement, source)))
+            await self.rules.follow_up(recipient, plan, source, context)
+            if not stored:  # discarded (or only redirected): accepted all the same
+                return Outcome(recipient, DELIVERED)
+            return Outcome(recipient, DELIVERED, stored[0][0], stored[0][1])
         except QuotaExceeded:
             return Outcome(recipient, Reply(452, "4.2.2 Mailbox full, try again later"))
         except ItemTooLarge:
@@ -319,3 +339,49 @@ class LocalDelivery:
         except Exception:  # the store failed (disk, database): temporary, the client retries
             log.exception("delivery to %s failed", recipient.address)
             return Outcome(recipient, Reply(451, "4.3.0 Local delivery failed, try again later"))
+
+    async def _place(self, recipient: LocalRecipient, placement: Placement, source: bytes) -> int:
+        """Store one copy where ``placement`` says; the UID. A missing folder means INBOX (RFC 5228 §4.1)."""
+        item = NewItem(source)
+        if placement.flags:
+            bits, keywords = split_flags(placement.flags)
+            item = NewItem(source, flags=bits, keywords=tuple(k for k in keywords if _valid_keyword(k)))
+        mailbox, roles = await self._open(recipient)
+        folder_id = await self._folder(mailbox, roles, placement, recipient)
+        try:
+            return (await self._append(mailbox, folder_id, item)).uid
+        except (NoSuchFolder, NoSuchMailbox):
+            # The folder was deleted or the account re-created since we cached it: look again once.
+            self._mailboxes.pop((recipient.org_id, recipient.account_id), None)
+            mailbox, roles = await self._open(recipient)
+            folder_id = await self._folder(mailbox, roles, placement, recipient)
+            return (await mailbox.append(folder_id, item)).uid
+
+    async def _folder(
+        self, mailbox: Mailbox, roles: dict[str, int], placement: Placement, recipient: LocalRecipient
+    ) -> int:
+        if placement.role:
+            folder_id = roles.get(placement.target) or roles.get("inbox")
+            if folder_id is not None:
+                return folder_id
+            return (await mailbox.folder_by_role("inbox")).id
+        try:
+            return (await mailbox.folder_by_path(placement.target)).id
+        except NoSuchFolder:
+            if placement.create:
+                try:
+                    return (await mailbox.create_folder(placement.target)).id
+                except FolderExists:
+                    return (await mailbox.folder_by_path(placement.target)).id
+        except InvalidFolderName:
+            pass
+        log.warning("rules of %s: no folder %r, filed into INBOX", recipient.address, placement.target[:200])
+        return roles.get("inbox") or (await mailbox.folder_by_role("inbox")).id
+
+
+def _valid_keyword(keyword: str) -> bool:
+    try:
+        encode_keywords([keyword])
+    except ValueError:
+        return False
+    return True

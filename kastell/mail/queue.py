@@ -352,17 +352,8 @@ async def send_dsn(
     app: Kastell, queue: Queue, to: str, original: bytes, statuses: list[RecipientStatus], *, arrival: int | None = None
 ) -> None:
     """Deliver a DSN to ``to``: into the INBOX when local, else through the queue (null sender)."""
-    from kastell.mail.deliver import MessageContext
-    from kastell.mail.transport import transport
+    from kastell.mail.actions import send
 
     hostname = app.settings.config.server.hostname
     dsn = build_dsn(reporting_mta=hostname, to=to, original=original, statuses=statuses, arrival=arrival)
-    delivery = transport(app).delivery
-    check = await delivery.check_recipient(to)
-    if check.local:
-        if check.reply.ok and check.accounts:
-            await delivery.deliver(dsn, [(a, None) for a in check.accounts], MessageContext("", (to,)))
-        else:
-            log.warning("DSN to local %s dropped: %s", to, check.reply)
-        return
-    await queue.enqueue("", [to], dsn)
+    await send(app, "", to, dsn)

@@ -84,9 +84,13 @@ async def prepare(
     hostname = app.settings.config.server.hostname
     message = trace.complete_submission(message, hostname)
     message = trace.received(helo=helo, client_ip=client_ip, by=hostname, protocol=protocol) + message
+    return await dkim_sign(app, message, from_addresses(message)[0].rpartition("@")[2])
+
+
+async def dkim_sign(app: Kastell, message: bytes, domain: str) -> bytes:
+    """``message`` with a DKIM-Signature of ``domain`` on top, when signing is on and it has keys."""
     if app.settings.config.delivery.dkim_sign:
-        domain = from_addresses(message)[0].rpartition("@")[2].lower()
-        keys = await transport(app).dkim.active(domain)
+        keys = await transport(app).dkim.active(domain.lower())
         if keys:
             message = await asyncio.to_thread(dkim.sign, message, keys) + message
     return message

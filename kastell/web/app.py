@@ -21,6 +21,8 @@ from kastell import __version__
 from kastell.admin.mount import admin_routes
 from kastell.ops import metrics
 from kastell.protocols import dav
+from kastell.web import autoconfig
+from kastell.web.autoconfig import CaseInsensitivePaths
 from kastell.web.lazy import LazyApp
 
 if TYPE_CHECKING:
@@ -44,12 +46,15 @@ def build_app(kastell: Kastell) -> Starlette:
     async def scrape(_request: Request) -> Response:
         return Response(await metrics.exposition(kastell), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/metrics", scrape, methods=["GET"]),
             *admin_routes(kastell),  # /api/v1, /admin, /account
             *dav.WELL_KNOWN,
             Mount("/dav", app=LazyApp(lambda: dav.build_dav_app(kastell))),
+            *autoconfig.routes(kastell),
         ]
     )
+    app.add_middleware(CaseInsensitivePaths, paths=autoconfig.PATHS)
+    return app

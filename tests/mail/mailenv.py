@@ -112,16 +112,23 @@ class MailEnv:
         items = [item async for item in mailbox.iter_items(folder.id)]
         return [await mailbox.source(item) for item in items]
 
+    async def inbox_path(self, address: str, path: str) -> list[tuple[str, int]]:
+        """(subject, flag bits) of the items in the folder at ``path``."""
+        account = await self.app.directory.get_account(address)
+        mailbox = await self.app.store.open(account.org_id, account.id)
+        folder = await mailbox.folder_by_path(path)
+        return [(item.subject, item.flags) async for item in mailbox.iter_items(folder.id)]
+
     async def audit(self, address: str) -> list[str]:
         account = await self.app.directory.get_account(address)
         mailbox = await self.app.store.open(account.org_id, account.id)
         return list(await mailbox.audit())
 
 
-async def start_env(tmp_path: Path, extra: str = "") -> MailEnv:
+async def start_env(tmp_path: Path, extra: str = "", services: tuple[str, ...] = MAIL_SERVICES) -> MailEnv:
     data = tmp_path / "data"
     write_config(data)
-    ports = {s: free_port() for s in MAIL_SERVICES}
+    ports = {s: free_port() for s in services}
     server = Server(settings_for(data, ports, extra))
     await server.start()
     resolver = StaticResolver()
