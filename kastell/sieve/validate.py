@@ -362,7 +362,7 @@ class _Validator:
         # tests
         if spec.tests == "none" and raw.tests:
             t = raw.tests[0]
-            raise _err(t.line, t.column, f"{what} '{raw.name}' takes no test")
+            raise _err(t.line, t.column, f"{what} '{raw.name}' takes no test (missing ';' before '{t.name}'?)")
         if spec.tests == "one" and (len(raw.tests) != 1 or raw.test_list):
             raise _err(raw.line, raw.column, f"{what} '{raw.name}' needs exactly one test")
         if spec.tests == "list" and not raw.test_list:
