@@ -1,0 +1,4 @@
+# Invalid: a quoted string that never ends.
+require "fileinto";
+fileinto "Folder;
+keep;
