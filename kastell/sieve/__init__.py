@@ -17,6 +17,8 @@ types), ``message`` (header and body access), ``addresses``, ``actions``
 
 from __future__ import annotations
 
+import logging
+
 from .actions import Action, Discard, Envelope, Environment, FileInto, Keep, Redirect, Reject, Result, Vacation
 from .errors import SieveError, SieveRuntimeError, SieveSyntaxError
 from .grammar import parse_tokens
@@ -47,6 +49,8 @@ __all__ = [
     "parse",
 ]
 
+_log = logging.getLogger(__name__)
+
 #: Scripts larger than this (UTF-8 bytes) are refused.
 MAX_SCRIPT_SIZE = 1 << 20
 
@@ -66,3 +70,6 @@ def parse(text: str, *, name: str = "script") -> Script:
         raise
     except RecursionError:
         raise SieveSyntaxError(1, 1, "script nested too deeply") from None
+    except Exception as exc:  # a validator bug must not break PUTSCRIPT with a traceback
+        _log.exception("Sieve parser failed")
+        raise SieveSyntaxError(1, 1, f"internal error while checking the script: {exc!r}") from None

@@ -700,7 +700,7 @@ def _date_part(moment: datetime, part: str) -> str:
 
 def _has_inbox_store(actions: list[Action]) -> bool:
     return any(
-        isinstance(a, Keep) or (isinstance(a, FileInto) and a.mailbox.upper() == "INBOX" and not a.copy)
+        isinstance(a, Keep) or (isinstance(a, FileInto) and a.mailbox.upper() == "INBOX")
         for a in actions
     )
 

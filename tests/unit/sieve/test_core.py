@@ -90,6 +90,11 @@ def test_copy() -> None:
     ]
 
 
+def test_inbox_copy_and_implicit_keep_store_once() -> None:
+    script = 'require ["copy", "fileinto"]; fileinto :copy "INBOX";'
+    assert run(script).actions == [FileInto("INBOX", copy=True)]
+
+
 def test_too_many_redirects_is_runtime_error() -> None:
     script = "".join(f'redirect "u{i}@example.net";' for i in range(5))
     result = run(script)
