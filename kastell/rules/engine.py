@@ -179,7 +179,8 @@ class RulesEngine:
         return await sieve.evaluate_sequence(
             compiled, source, envelope, _Environment(self, rules),
             now=now or datetime.now(UTC), spam_score=spam_score, max_redirects=config.max_redirects,
-            user_addresses=rules.addresses,
+            user_addresses=rules.addresses, vacation_min_period=config.vacation_min_period,
+            vacation_max_period=config.vacation_max_period,
         )  # fmt: skip
 
     async def tracked(self, account_id: int, kind: str, key: str) -> bool:
@@ -190,9 +191,7 @@ class RulesEngine:
         return expires is not None and expires > time.time()
 
     async def claim_vacation(self, account_id: int, handle: str, sender: str, seconds: int) -> bool:
-        """True when no reply went to ``sender`` for ``handle`` within its period; records this one."""
-        config = self.app.settings.config.sieve
-        seconds = max(config.vacation_min_period, min(config.vacation_max_period, seconds))
+        """True when no reply went to ``sender`` for ``handle`` within ``seconds``; records this one."""
         key = _key(handle, sender.lower())
         now = int(time.time())
         async with self.app.db.write() as conn:

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from .errors import SieveRuntimeError
 from .regex import RegexError, compile_regex
+from .regex import search as regex_search
 
 __all__ = ["compare", "glob_matches", "match_one", "relate"]
 
@@ -127,7 +128,10 @@ def match_one(match: str, comparator: str, relation: str | None, value: str, key
             rx = compile_regex(key, comparator)
         except RegexError as exc:
             raise SieveRuntimeError(f"invalid regular expression {key!r}: {exc}") from None
-        m = rx.search(value)
+        try:
+            m = regex_search(rx, value)
+        except TimeoutError:
+            raise SieveRuntimeError(f"regular expression {key[:80]!r} took too long") from None
         if m is None:
             return False, None
         return True, [m.group(0)] + [g or "" for g in m.groups()]

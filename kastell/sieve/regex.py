@@ -1,5 +1,10 @@
 """The ``:regex`` match type (draft-ietf-sieve-regex-01): POSIX extended
-regular expressions, run with Python's ``re`` after a small translation.
+regular expressions, run with the ``regex`` package after a small translation.
+
+A user's pattern runs on mail from anyone, so a pathological one must not stall
+delivery: every search has a time limit (MATCH_TIMEOUT), which Python's ``re``
+cannot give; when it is exceeded the script fails at runtime and the message is
+kept (the delivery code's rule for every runtime error).
 
 POSIX bracket classes (``[[:alpha:]]``) are translated; Python-only syntax
 that ERE does not have (``(?...)`` groups, ``\\d`` style escapes keep their
@@ -12,7 +17,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["RegexError", "compile_regex", "quote_regex"]
+import regex
+
+__all__ = ["RegexError", "compile_regex", "quote_regex", "search"]
 
 _CLASSES = {
     "alpha": "A-Za-z",
@@ -30,6 +37,7 @@ _CLASSES = {
 }
 _CLASS = re.compile(r"\[:([a-z]+):\]")
 MAX_PATTERN = 4096
+MATCH_TIMEOUT = 0.25  # seconds per search
 
 
 class RegexError(ValueError):
@@ -37,7 +45,7 @@ class RegexError(ValueError):
 
 
 @lru_cache(maxsize=512)
-def compile_regex(pattern: str, comparator: str) -> re.Pattern[str]:
+def compile_regex(pattern: str, comparator: str) -> regex.Pattern[str]:
     if len(pattern) > MAX_PATTERN:
         raise RegexError("pattern too long")
     if "(?" in pattern:
@@ -50,13 +58,18 @@ def compile_regex(pattern: str, comparator: str) -> re.Pattern[str]:
         return _CLASSES[name]
 
     translated = _CLASS.sub(cls, pattern)
-    flags = re.DOTALL
+    flags = regex.DOTALL | regex.VERSION0
     if comparator == "i;ascii-casemap":
-        flags |= re.IGNORECASE
+        flags |= regex.IGNORECASE
     try:
-        return re.compile(translated, flags)
-    except (re.error, OverflowError, RecursionError) as exc:
+        return regex.compile(translated, flags)
+    except (regex.error, OverflowError, RecursionError, ValueError) as exc:
         raise RegexError(str(exc)) from None
+
+
+def search(pattern: regex.Pattern[str], value: str) -> regex.Match[str] | None:
+    """``pattern.search(value)`` within MATCH_TIMEOUT; raises TimeoutError beyond it."""
+    return pattern.search(value, timeout=MATCH_TIMEOUT)
 
 
 def quote_regex(value: str) -> str:
