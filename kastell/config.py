@@ -167,7 +167,6 @@ class SieveConfig(_Section):
     max_scripts: int = Field(16, ge=1, le=1000, description="scripts one user may keep (ManageSieve)")
     max_script_size: int = Field(65536, ge=256, le=1 << 20, description="bytes per script")
     max_redirects: int = Field(4, ge=0, le=64, description="redirect actions one message may cause")
-    max_actions: int = Field(32, ge=1, le=1024, description="actions of any kind one message may cause")
     vacation_min_period: int = Field(86400, ge=0, description="seconds; a shorter :days/:seconds is raised to it")
     vacation_max_period: int = Field(30 * 86400, ge=1, description="seconds; a longer period is lowered to it")
 
