@@ -4,9 +4,10 @@ The normalised actions, in script order (the implicit keep last):
 
     ("store", mailbox, flags, copy, create)   keep is ("store", "INBOX", ...), like fileinto "INBOX"
     ("implicit-keep", flags)
-    ("redirect", address, copy)
-    ("reject", reason)                        reason as Pigeonhole prints it (control characters
-                                              as "?", cut at 128 bytes)
+    ("redirect", address, copy)               the domain lower-cased (domains are case-insensitive,
+                                              RFC 5321 §2.4; Pigeonhole prints them lower-cased)
+    ("reject", reason)                        reason as Pigeonhole prints it (line ends as CRLF,
+                                              control characters as "?", cut at 128 bytes)
     ("discard",)
     ("vacation", verdict, seconds, subject, from, handle, reason)
                                               verdict "reply to <sender>" or "suppressed";
@@ -30,8 +31,19 @@ def flags(values: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(sorted({flag.lower() for value in values or () for flag in value.split()}))
 
 
+def address(text: str) -> str:
+    local, at, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}" if at else text
+
+
 def sanitize(text: str, max_bytes: int = 128) -> str:
-    """Dovecot's str_sanitize(): control characters become "?", long text is cut and gets "..."."""
+    """Dovecot's str_sanitize(): control characters become "?", long text is cut and gets "...".
+
+    Line ends are made CRLF first: Pigeonhole stores a multi-line string (RFC 5228 §2.4.2) with
+    CRLF line ends even when the script file has bare LF; which one a reason carries is not
+    observable in the reply, which is CRLF anyway.
+    """
+    text = text.replace("\r\n", "\n").replace("\n", "\r\n")
     clean = "".join("?" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in text)
     encoded = clean.encode("utf-8")
     if len(encoded) <= max_bytes:
@@ -59,7 +71,7 @@ def kastell_outcome(result: Any) -> Outcome:
         elif isinstance(action, sieve.FileInto):
             outcome.actions.append(("store", action.mailbox, flags(action.flags), action.copy, action.create))
         elif isinstance(action, sieve.Redirect):
-            outcome.actions.append(("redirect", action.address, action.copy))
+            outcome.actions.append(("redirect", address(action.address), action.copy))
         elif isinstance(action, sieve.Reject):
             outcome.actions.append(("reject" if not action.extended else "ereject", sanitize(action.reason)))
         elif isinstance(action, sieve.Discard):
@@ -84,6 +96,9 @@ def pigeonhole_outcome(outcome: Outcome) -> Outcome:
     """
     actions = []
     for action in outcome.actions:
+        if action[0] == "redirect":
+            assert isinstance(action[1], str)
+            action = (action[0], address(action[1]), *action[2:])
         if action[0] == "vacation":
             handle, reason = action[5], action[6]
             assert isinstance(handle, str) and isinstance(reason, str)

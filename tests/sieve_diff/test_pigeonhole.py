@@ -63,6 +63,19 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     # Not an RFC matter: an unterminated string is reported at the line where it starts (Kastell)
     # or where the file ends (Pigeonhole); both refuse the script.
     "60-invalid-unterminated-string/-": "line reported for an unterminated string: start (Kastell) vs EOF",
+    # The unfolded Subject keeps its TAB (see _UNFOLD), the capture puts it into a fileinto mailbox
+    # name, and Kastell refuses a mailbox name with a control character (runtime error, implicit
+    # keep); Pigeonhole sees a space there and files the message.
+    "69-matches-greedy/13-odd-headers": _UNFOLD + "; Kastell then refuses the TAB in a mailbox name",
+}
+# Interpreter bugs, reported to the lead (kastell/sieve is not ours to edit):
+KNOWN_DIFFERENCES |= {
+    f"65-inbox-case/{m.stem}": "Kastell bug: fileinto \"inbox\" gives FileInto(\"inbox\"), not the canonical \"INBOX\""
+    for m in MESSAGES
+}
+KNOWN_DIFFERENCES |= {
+    f"73-variables-utf8/{m.stem}": "Kastell bug: :upper/:lower/:upperfirst change non-ASCII letters (RFC 5229 §4.1.3)"
+    for m in MESSAGES
 }
 
 # Cases Pigeonhole's sieve-test cannot run (no null sender with -f; Debian's build has no
