@@ -43,6 +43,7 @@ Limits of the peer, which the corpus works around (see cases.toml and the test m
 
 from __future__ import annotations
 
+import itertools
 import os
 import pwd
 import re
@@ -156,7 +157,7 @@ class SieveTest:
             shutil.copytree(include_dir / location, root / location)
         for sub in ("run", "state", "work"):
             (root / sub).mkdir()
-        self._counter = 0
+        self._counter = itertools.count(1)  # thread-safe enough: next() on a count is atomic in CPython
         self._chown()
 
     def _chown(self) -> None:
@@ -171,8 +172,7 @@ class SieveTest:
     def _stage(self, script: str, message: bytes) -> tuple[Path, Path]:
         # Copies in our own directory: sieve-test reads them as mail_uid and writes the compiled
         # binary (.svbin) next to the script, which must not land in the repository.
-        self._counter += 1
-        work = self.root / "work" / str(self._counter)
+        work = self.root / "work" / str(next(self._counter))
         work.mkdir()
         script_path, message_path = work / "script.sieve", work / "message.eml"
         script_path.write_text(script, encoding="utf-8")

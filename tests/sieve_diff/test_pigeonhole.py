@@ -14,11 +14,14 @@ spam and virus scores come from the X-Spam-Score / X-Virus-Score headers (see pi
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import email
 import email.policy
+import os
 import re
 import struct
 import tempfile
+import threading
 import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -72,6 +75,12 @@ KNOWN_DIFFERENCES: dict[str, str] = {
 KNOWN_DIFFERENCES |= {
     f"65-inbox-case/{m.stem}": "Kastell bug: fileinto \"inbox\" gives FileInto(\"inbox\"), not the canonical \"INBOX\""
     for m in MESSAGES
+}
+KNOWN_DIFFERENCES |= {
+    # RFC 5173 §5.3: :content "multipart" searches the prologue and epilogue, and :content
+    # "message/rfc822" the nested message's header; Kastell searches neither.
+    "80-body-edge/25-broken-mime": "Kastell bug: body :content \"multipart\" does not search the prologue",
+    "80-body-edge/26-forwarded-rfc822": "Kastell bug: body :content multipart epilogue / message/rfc822 header not searched",
 }
 KNOWN_DIFFERENCES |= {
     f"73-variables-utf8/{m.stem}": "Kastell bug: :upper/:lower/:upperfirst change non-ASCII letters (RFC 5229 §4.1.3)"
@@ -177,29 +186,62 @@ def _compare(key: str, ours: Outcome, theirs: Outcome, raw: str) -> None:
     assert ours.as_tuple() == theirs.as_tuple(), report
 
 
+class Peer:
+    """sieve-test results, computed a whole script (all messages) at a time on every core.
+
+    sieve-test is a process per case (~15 ms); running a script's cases side by side keeps the
+    module well under a minute. The cache is keyed by (script, message) path.
+    """
+
+    def __init__(self, sieve_test: SieveTest) -> None:
+        self.sieve_test = sieve_test
+        self._results: dict[tuple[Path, Path], tuple[Outcome, str]] = {}
+        self._lock = threading.Lock()
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
+
+    def _run(self, script: Path, message: Path) -> tuple[Outcome, str]:
+        envelope = ENVELOPES[message.name]
+        text = script.read_text(encoding="utf-8")
+        return run_pigeonhole(self.sieve_test, text, message.read_bytes(), envelope["sender"], envelope["recipient"])
+
+    def result(self, script: Path, message: Path) -> tuple[Outcome, str]:
+        with self._lock:
+            if (script, message) not in self._results:
+                batch = [m for m in MESSAGES if (script, m) not in self._results] if script in VALID else [message]
+                for m, outcome in zip(batch, self._pool.map(lambda m: self._run(script, m), batch), strict=True):
+                    self._results[(script, m)] = outcome
+            return self._results[(script, message)]
+
+    def close(self) -> None:
+        self._pool.shutdown()
+
+
 @pytest.fixture(scope="module")
-def peer() -> Iterator[SieveTest]:
+def peer() -> Iterator[Peer]:
     if not pigeonhole.available():
         _missing("Pigeonhole's sieve-test is not installed (Debian package dovecot-sieve)")
     with tempfile.TemporaryDirectory(prefix="kastell-sieve-") as root:
-        yield SieveTest(Path(root), INCLUDES, **VACATION_POLICY)
+        shared = Peer(SieveTest(Path(root), INCLUDES, **VACATION_POLICY))
+        yield shared
+        shared.close()
 
 
 @pytest.mark.parametrize(("script", "message"), CASES, ids=[f"{s.stem}/{m.stem}" for s, m in CASES])
-def test_same_actions_as_pigeonhole(peer: SieveTest, script: Path, message: Path) -> None:
+def test_same_actions_as_pigeonhole(peer: Peer, script: Path, message: Path) -> None:
     text, data = script.read_text(encoding="utf-8"), message.read_bytes()
     envelope = ENVELOPES[message.name]
     ours = run_kastell(text, data, envelope["sender"], envelope["recipient"])
-    theirs, raw = run_pigeonhole(peer, text, data, envelope["sender"], envelope["recipient"])
-    assert theirs.error != "syntax" and not (theirs.error or "").startswith("syntax"), f"corpus script invalid:\n{raw}"
+    theirs, raw = peer.result(script, message)
+    assert not (theirs.error or "").startswith("syntax"), f"corpus script refused by Pigeonhole:\n{raw}"
     _compare(f"{script.stem}/{message.stem}", ours, theirs, raw)
 
 
 @pytest.mark.parametrize("script", INVALID, ids=[s.stem for s in INVALID])
-def test_same_syntax_errors_as_pigeonhole(peer: SieveTest, script: Path) -> None:
+def test_same_syntax_errors_as_pigeonhole(peer: Peer, script: Path) -> None:
     text, data = script.read_text(encoding="utf-8"), MESSAGES[0].read_bytes()
-    ours = run_kastell(text, data, "alice@example.com", "bob@example.net")
-    theirs, raw = run_pigeonhole(peer, text, data, "alice@example.com", "bob@example.net")
+    envelope = ENVELOPES[MESSAGES[0].name]
+    ours = run_kastell(text, data, envelope["sender"], envelope["recipient"])
+    theirs, raw = peer.result(script, MESSAGES[0])
     assert (theirs.error or "").startswith("syntax"), f"Pigeonhole accepted an *-invalid-* script:\n{raw}"
     _compare(f"{script.stem}/-", ours, theirs, raw)
 
