@@ -437,3 +437,43 @@ sieve_tracking = Table(
     Column("key", String(64), primary_key=True),
     Column("expires", BigInteger, nullable=False, index=True),
 )
+
+# ------------------------------------------------------------------------ folder sharing (IMAP ACL, METADATA)
+
+# Rights on a folder (RFC 4314 letters, canonical order "lrswipkxtea"), one row per
+# grantee: "account:<id>" (account_id set, so the grant goes with the account) or
+# "anyone" (everyone of the folder's organisation; never another organisation).
+# The owner's rights are implicit (all) and never stored.
+folder_acl = Table(
+    "folder_acl",
+    metadata,
+    Column("folder_id", ID, ForeignKey("folders.id", ondelete="CASCADE"), primary_key=True),
+    Column("grantee", String(64), primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("rights", String(32), nullable=False),
+    Index("ix_folder_acl_org_id_grantee", "org_id", "grantee"),
+)
+
+# A user's IMAP subscriptions to folders of other mailboxes (their own folders keep
+# theirs in ``folders.subscribed``, which is the owner's).
+shared_subscriptions = Table(
+    "shared_subscriptions",
+    metadata,
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("folder_id", ID, ForeignKey("folders.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False),
+)
+
+# Server entries of IMAP METADATA (RFC 5464 §3.2), per organisation: "/shared/..."
+# entries under owner "shared", "/private/..." ones under "account:<id>" (account_id
+# set). Mailbox entries live in ``folder_props`` (kastell.store.metadata).
+server_metadata = Table(
+    "server_metadata",
+    metadata,
+    Column("org_id", ID, ForeignKey("organisations.id"), primary_key=True),
+    Column("owner", String(64), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("value", LargeBinary, nullable=False),
+)
