@@ -192,6 +192,7 @@ def build_console(kastell: Kastell, console: ConsoleApp | None = None) -> Starle
         Route("/users/{address}/delete", page(pages.user_delete), methods=["POST"]),
         Route("/groups", page(pages.groups), methods=["GET", "POST"]),
         Route("/queue", page(pages.queue), methods=["GET", "POST"]),
+        Route("/sessions", page(pages.sessions)),
         Route("/audit", page(pages.audit)),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -377,6 +377,27 @@ async def queue(request: Request, c: Console) -> Response:
     )
 
 
+# ---------------------------------------------------------------- live sessions
+
+PROTOCOLS = ("imap", "pop3", "smtp", "submission", "submissions", "lmtp")
+SESSION_ROWS = 500  # rows on the page; the API pages through more
+
+
+async def sessions(request: Request, c: Console) -> Response:
+    """Open protocol sessions in scope; htmx refreshes the rows every few seconds."""
+    q = request.query_params.get("q", "").strip().lower()
+    protocol = request.query_params.get("protocol", "")
+    found = [
+        s
+        for s in await c.actions.list_sessions()
+        if (not protocol or s.protocol == protocol) and (not q or q in (s.user or "") or q in s.client)
+    ]
+    context: dict[str, Any] = {"sessions": found[:SESSION_ROWS], "total": len(found), "q": q, "protocol": protocol}
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "session-rows":
+        return c.render("sessions_rows.html", **context)
+    return c.render("sessions.html", protocols=PROTOCOLS, **context)
+
+
 # ---------------------------------------------------------------- groups and audit
 
 

@@ -37,6 +37,7 @@ from kastell.store import stats
 if TYPE_CHECKING:
     from kastell.app import Kastell
     from kastell.mail.queue import Queue, QueuedMessage
+    from kastell.ops.sessions import SessionInfo
 
 T = TypeVar("T")
 
@@ -535,6 +536,18 @@ class Actions:
             raise not_found(f"no queued message {message_id}")
         detail = {"sender": message.sender, "recipients": [r.recipient for r in message.recipients][:20]}
         await self.audit("queue.delete", str(message.id), await self._sender_org(message), detail)
+
+    # ------------------------------------------------------------------ live sessions
+
+    async def list_sessions(self) -> list[SessionInfo]:
+        """Open protocol sessions of this process; others than a system admin see logins of their domains only."""
+        from kastell.ops.sessions import registry
+
+        found = registry(self.kastell).snapshot()
+        names = await self.domain_names()
+        if names is None:
+            return found
+        return [s for s in found if s.user is not None and self.principal.sees(s.org_id) and s.domain in names]
 
     # ------------------------------------------------------------------ statistics
 

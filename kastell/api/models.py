@@ -15,6 +15,7 @@ from kastell.directory.audit import ApiToken, AuditEntry
 from kastell.directory.permissions import Permission
 from kastell.directory.records import Account, Admin, Alias, Domain, Group, Organisation
 from kastell.mail.queue import QueuedMessage
+from kastell.ops.sessions import SessionInfo
 
 T = TypeVar("T")
 
@@ -406,6 +407,30 @@ class QueuedMessageOut(BaseModel):
 
 class QueueRetried(BaseModel):
     recipients: int = Field(description="pending recipients made due now")
+
+
+class SessionOut(BaseModel):
+    id: int = Field(description="unique within this server process")
+    protocol: str = Field(description="imap, pop3, smtp, submission, submissions or lmtp")
+    client: str = Field(description="the client's IP address")
+    user: str | None = Field(description="the logged-in account; null before login")
+    started: int = Field(description="Unix time the connection was opened")
+    last_command: int | None = Field(description="Unix time of the last command")
+    command: str | None = Field(description="the last command")
+    commands: int
+
+    @classmethod
+    def of(cls, s: SessionInfo) -> SessionOut:
+        return cls(
+            id=s.id,
+            protocol=s.protocol,
+            client=s.client,
+            user=s.user,
+            started=int(s.started),
+            last_command=None if s.last_command is None else int(s.last_command),
+            command=s.command,
+            commands=s.commands,
+        )
 
 
 def permission_names(permissions: Permission) -> list[str]:

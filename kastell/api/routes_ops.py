@@ -1,9 +1,11 @@
-"""Routes of what the server is doing now: the outbound mail queue.
+"""Routes of what the server is doing now: the outbound mail queue and the live protocol sessions.
 
 Scope as everywhere: a system admin sees the whole queue; an organisation or
 domain admin only the messages sent from its domains (the null sender's DSNs
 belong to nobody but the system admin). The operations are those of
 ``kastell queue`` (``kastell.mail.queue.Queue``), through ``Actions``.
+Live sessions (``kastell.ops.sessions``) are scoped alike, by the logged-in
+user's domain; connections that have not logged in are the system admin's.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from kastell.api.models import Page, QueuedMessageOut, QueueRetried
+from kastell.api.models import Page, QueuedMessageOut, QueueRetried, SessionOut
 from kastell.api.routes_directory import Act, Limit, Offset, listing
 
 router = APIRouter()
@@ -74,3 +76,38 @@ async def delete_queued(act: Act, message_id: MessageId) -> Response:
     """Remove the message from the queue without a bounce."""
     await act.delete_queued(message_id)
     return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- live sessions
+
+
+@router.get("/sessions", response_model=Page[SessionOut], tags=["live status"])
+async def list_sessions(
+    act: Act,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    protocol: str | None = Query(None, max_length=16, description="only this protocol"),
+    q: str | None = Query(None, max_length=320, description="substring of the user or the client address"),
+    sort: str | None = Query(None, max_length=40, description="started, last_command, user or protocol; - reverses"),
+) -> Page[SessionOut]:
+    """Open IMAP, POP3 and SMTP-family sessions of this server process, oldest first."""
+    needle = q.lower() if q else None
+    sessions = [
+        s
+        for s in await act.list_sessions()
+        if (protocol is None or s.protocol == protocol)
+        and (needle is None or needle in (s.user or "") or needle in s.client)
+    ]
+    return listing(
+        sessions,
+        SessionOut.of,
+        limit=limit,
+        offset=offset,
+        sort=sort,
+        sortable={
+            "started": lambda s: s.started,
+            "last_command": lambda s: s.last_command or 0.0,
+            "user": lambda s: s.user or "",
+            "protocol": lambda s: s.protocol,
+        },
+    )

@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from kastell.config import parse_size
+from kastell.ops.sessions import open_session
 from kastell.protocols.imap.errors import Bad, ImapError
 from kastell.protocols.imap.parser import Command, Parser
 from kastell.protocols.imap.responses import tagged
@@ -98,6 +100,7 @@ class Session:
         self._exit = contextlib.AsyncExitStack()
         self._watcher: asyncio.Task[None] | None = None
         parser.max_literal = PRE_AUTH_LITERAL
+        self.live = open_session(app, "imap", peer_ip)  # the admin's live view and the metrics
 
     # ------------------------------------------------------------------ output
 
@@ -137,6 +140,7 @@ class Session:
         self.account = account
         self.mailbox = await self.app.store.open(account.org_id, account.id)
         self.state = AUTHENTICATED
+        self.live.authenticated(account.address, account.org_id)
         self.parser.max_literal = self.max_message
         subscription = await self._exit.enter_async_context(self.app.events.subscribe(self.mailbox.id))
 
@@ -153,6 +157,7 @@ class Session:
         self._watcher = asyncio.create_task(watch(), name="imap-watch")
 
     async def close(self) -> None:
+        self.live.close()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -170,37 +175,45 @@ class Session:
     # ------------------------------------------------------------------ commands
 
     async def execute(self, command: Command) -> None:
+        started = time.perf_counter()
+        status = await self._execute(command)
+        name = command.name if command.name in COMMANDS else "other"
+        self.live.command(name, status, time.perf_counter() - started)
+
+    async def _execute(self, command: Command) -> str:
+        """Run one command; the status of its completion (ok, no, bad) for the metrics."""
         spec = COMMANDS.get(command.name)
         if spec is None:
             self.send(tagged(command.tag, "BAD", f"Unknown command {command.name[:40]}"))
-            return
+            return "bad"
         if self.state not in spec.states:
             self.send(tagged(command.tag, "BAD", f"{command.name} not allowed now"))
-            return
+            return "bad"
         try:
             text = await spec.handler(self, command)
         except ImapError as exc:
             await self._after(spec)
             self.send(tagged(command.tag, exc.status, exc.text, exc.code))
-            return
+            return exc.status.lower()
         except StoreError as exc:
             await self._after(spec)
             self.send(tagged(command.tag, "NO", str(exc)))
-            return
+            return "no"
         except (ConnectionError, asyncio.CancelledError):
             raise
         except Exception:
             log.exception("IMAP %s failed", command.name)
             self.send(tagged(command.tag, "NO", "[SERVERBUG] Internal error"))
-            return
+            return "error"
         if not text:
-            return
+            return "ok"
         if self.state == LOGOUT:
             self.send(tagged(command.tag, "OK", text))
-            return
+            return "ok"
         await self._after(spec)
         code, _, rest = text.partition("] ") if text.startswith("[") else ("", "", text)
         self.send(tagged(command.tag, "OK", rest, code[1:] if code else None))
+        return "ok"
 
     async def execute_appends(self, commands: list[Command]) -> None:
         """Several pipelined APPENDs at once (see commands/append.py ``handle_appends``)."""
@@ -216,6 +229,7 @@ class Session:
             results = [("", ImapError(str(exc)))] * len(commands)
         await self._after(COMMANDS["APPEND"])
         for command, (text, error) in zip(commands, results, strict=True):
+            self.live.command("APPEND", "ok" if error is None else error.status.lower())
             if error is not None:
                 self.send(tagged(command.tag, error.status, error.text, error.code))
             else:

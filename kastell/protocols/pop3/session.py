@@ -32,10 +32,13 @@ needed (no lock) and LOGIN-DELAY is not offered.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import enum
 import logging
+import time
 from array import array
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -43,6 +46,7 @@ from typing import TYPE_CHECKING
 
 from kastell.directory.errors import AuthFailed, AuthThrottled
 from kastell.listeners import plaintext_auth_allowed
+from kastell.ops.sessions import open_session
 from kastell.protocols.pop3.encode import MultilineEncoder, encode, top
 from kastell.protocols.pop3.parser import MAX_COMMAND_LINE, MAX_SASL_LINE, Command, parse_command, parse_number
 from kastell.protocols.pop3.sizes import wire_sizes
@@ -109,6 +113,12 @@ class Session:
         self._uids = array("q")
         self._sizes = array("q")
         self._deleted: set[int] = set()
+        # The admin's live view and the metrics; the entry goes when the connection's task ends.
+        self.live = open_session(app, "pop3", peer_ip)
+        with contextlib.suppress(RuntimeError):  # no running loop: a test drives the session
+            task = asyncio.current_task()
+            if task is not None:
+                task.add_done_callback(self.live.close)
 
     # ------------------------------------------------------------------ input
 
@@ -134,8 +144,14 @@ class Session:
         handler = COMMANDS[self.state].get(command.verb)
         if handler is None:
             known = any(command.verb in table for table in COMMANDS.values())
+            self.live.command(command.verb if known else "other", "err")
             return err("command not valid in this state" if known else "unknown command")
-        return await handler(self, command)
+        started = time.perf_counter()
+        reply = await handler(self, command)
+        self.live.command(command.verb, "err" if reply.status.startswith("-") else "ok", time.perf_counter() - started)
+        if reply.close:
+            self.live.close()
+        return reply
 
     def tls_started(self) -> None:
         """The server finished the STLS handshake: forget what was said in plain text."""
@@ -236,6 +252,7 @@ class Session:
             return err("[SYS/TEMP] cannot open the maildrop")
         self._box = box
         self.state = State.TRANSACTION
+        self.live.authenticated(account.address, account.org_id)
         log.info("pop3 login: user=%s ip=%s messages=%d", account.address, self.peer_ip, len(self._uids))
         count, size = self._totals()
         return ok(f"logged in, {count} messages ({size} octets)")

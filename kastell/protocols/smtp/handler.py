@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import logging
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiosmtpd.smtp import MISSING, AuthResult, Envelope, Session
 
@@ -23,6 +26,7 @@ from kastell.mail.deliver import MessageContext, Outcome, RecipientCheck, Reply
 from kastell.mail.dsn import RecipientStatus, status_of
 from kastell.mail.queue import send_dsn
 from kastell.mail.transport import transport
+from kastell.ops.sessions import LiveSession, open_session
 from kastell.protocols.smtp.policy import Policy
 
 if TYPE_CHECKING:
@@ -70,12 +74,53 @@ def _b64(text: str) -> bytes | None:
         return None
 
 
+Hook = TypeVar("Hook", bound=Callable[..., Awaitable[Any]])
+
+
+def _counted(verb: str) -> Callable[[Hook], Hook]:
+    """Report each call of a hook to the connection's live session (and so the metrics): 2xx/3xx is ok."""
+
+    def wrap(hook: Hook) -> Hook:
+        @functools.wraps(hook)
+        async def counted(self: Handler, server: KastellSMTP, *args: Any) -> Any:
+            started = time.perf_counter()
+            reply = await hook(self, server, *args)
+            ok = not isinstance(reply, str) or reply[:1] in ("2", "3")  # EHLO answers a list of lines
+            self.live(server).command(verb, "ok" if ok else "err", time.perf_counter() - started)
+            return reply
+
+        return counted  # type: ignore[return-value]
+
+    return wrap
+
+
 class Handler:
     def __init__(self, app: Kastell, policy: Policy) -> None:
         self.app = app
         self.policy = policy
         self.mail = transport(app)
         self.hostname = app.settings.config.server.hostname
+        # The live session of each connection, by the task that serves it: aiosmtpd makes a new
+        # Session after STARTTLS, the task stays. The entry goes when the task ends.
+        self._live: dict[asyncio.Task[Any], LiveSession] = {}
+
+    def live(self, server: KastellSMTP) -> LiveSession:
+        """The connection's entry in the live sessions, made at its first command hook."""
+        task = asyncio.current_task()
+        assert task is not None  # hooks run in the connection's task
+        found = self._live.get(task)
+        if found is None:
+            session = server.session
+            found = self._live[task] = open_session(
+                self.app, self.policy.service, peer_ip(session) if session else None
+            )
+
+            def ended(_task: asyncio.Task[Any], live: LiveSession = found) -> None:
+                live.close()
+                self._live.pop(_task, None)
+
+            task.add_done_callback(ended)
+        return found
 
     # ------------------------------------------------------------------ greeting and AUTH
 
@@ -84,6 +129,7 @@ class Handler:
             self.app, peer_ip(server.session) if server.session else None, server.tls_active
         )
 
+    @_counted("EHLO")
     async def handle_EHLO(
         self, server: KastellSMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
     ) -> list[str]:
@@ -142,10 +188,12 @@ class Handler:
         except AuthFailed:
             await self.app.auth.delay_failure()
             return AuthResult(success=False, handled=False, message="535 5.7.8 Authentication credentials invalid")
+        self.live(server).authenticated(account.address, account.org_id)
         return AuthResult(success=True, auth_data=account)
 
     # ------------------------------------------------------------------ envelope
 
+    @_counted("MAIL")
     async def handle_MAIL(
         self, server: KastellSMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
@@ -159,6 +207,7 @@ class Handler:
         envelope.mail_options.extend(options)
         return "250 2.1.0 OK"
 
+    @_counted("RCPT")
     async def handle_RCPT(
         self, server: KastellSMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
@@ -180,6 +229,7 @@ class Handler:
 
     # ------------------------------------------------------------------ DATA
 
+    @_counted("DATA")
     async def handle_DATA(self, server: KastellSMTP, session: Session, envelope: Envelope) -> str:
         assert isinstance(envelope, KastellEnvelope) and isinstance(session, KastellSession)
         content = envelope.original_content or b""
