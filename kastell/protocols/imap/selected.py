@@ -66,6 +66,10 @@ class Selected:
     saved: list[int] = field(default_factory=list)  # ESEARCH SAVE result, as UIDs (RFC 5182)
     recent: set[int] = field(default_factory=set)  # \Recent in this session (rev1 only)
     floors: RecentFloors = field(default_factory=dict)  # the listener's, shared by its sessions
+    # The mailbox that holds the folder: another account's for a shared folder (see shared.py),
+    # and the user's rights on it (RFC 4314 letters; all of them on their own folders).
+    mailbox: Mailbox | None = None
+    rights: str = "lrswipkxtea"
 
     @property
     def exists(self) -> int:
