@@ -50,11 +50,20 @@ STORE_BYTES = Gauge("kastell_store_bytes", "bytes of all mailboxes (store quota 
 STORE_ITEMS = Gauge("kastell_store_items", "items in all mailboxes", registry=REGISTRY)
 DIRECTORY_OBJECTS = Gauge("kastell_directory_objects", "directory objects by kind", ["kind"], registry=REGISTRY)
 SUBSCRIBERS = Gauge("kastell_change_subscribers", "clients waiting for mailbox changes", registry=REGISTRY)
+MESSAGES_RECEIVED = Counter(
+    "kastell_messages_received",
+    "messages accepted (a 2xx answer to DATA) over smtp, submission(s) and lmtp",
+    ["protocol"],
+    registry=REGISTRY,
+)
+_received = 0  # the same, summed over protocols, for the dashboard's throughput chart
 
 # Protocols that are always shown, at 0, so dashboards need no "absent" special case.
 for _protocol in ("imap", "pop3", "smtp", "lmtp", "submission", "http"):
     CONNECTIONS.labels(_protocol)
     CONNECTIONS_TOTAL.labels(_protocol)
+for _protocol in ("smtp", "lmtp", "submission"):
+    MESSAGES_RECEIVED.labels(_protocol)
 
 
 def connection_opened(protocol: str) -> None:
@@ -64,6 +73,17 @@ def connection_opened(protocol: str) -> None:
 
 def connection_closed(protocol: str) -> None:
     CONNECTIONS.labels(protocol).dec()
+
+
+def message_received(protocol: str) -> None:
+    global _received
+    MESSAGES_RECEIVED.labels(protocol).inc()
+    _received += 1
+
+
+def received_total() -> int:
+    """Messages accepted by this process since it started (every SMTP-family protocol)."""
+    return _received
 
 
 def command(protocol: str, name: str, status: str, seconds: float | None = None) -> None:

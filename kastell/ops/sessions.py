@@ -79,6 +79,8 @@ class LiveSession:
         self.last_verb = name
         self.commands += 1
         metrics.command(self.protocol, name, status, seconds)
+        if name == "DATA" and status == "ok":  # the SMTP family: a message accepted
+            metrics.message_received(self.protocol)
 
     def close(self, *_ignored: Any) -> None:
         """The connection ended; harmless to call again (also a done callback: ignores its argument)."""

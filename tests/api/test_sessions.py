@@ -118,6 +118,14 @@ def test_pop3_and_submission_sessions_are_listed(live_server: AdminServer) -> No
         assert sessions(live_server, "s1dom") == []
         assert metric(live_server, "kastell_commands_total", protocol="pop3", command="PASS", status="ok") >= 1
         assert metric(live_server, "kastell_commands_total", protocol="submission", command="EHLO", status="ok") >= 1
+        # An accepted message counts for the dashboard's throughput chart.
+        received = metric(live_server, "kastell_messages_received_total", protocol="submission")
+        smtp.sendmail("user@s2.test", ["user@s1.test"], b"From: user@s2.test\r\nSubject: hi\r\n\r\nhi\r\n")
+        assert metric(live_server, "kastell_messages_received_total", protocol="submission") == received + 1
+        assert metric(live_server, "kastell_commands_total", protocol="submission", command="DATA", status="ok") >= 1
+        browser, _ = login(live_server, "sorg", PASSWORD)
+        history = browser.get("/admin/history.json").json()
+        assert len(history["received"]) == len(history["time"]) >= 1
     finally:
         pop.quit()
         smtp.quit()
