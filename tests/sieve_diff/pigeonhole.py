@@ -182,9 +182,9 @@ class SieveTest:
                 os.chown(path, self.uid, self.gid)
         return script_path, message_path
 
-    def _run(self, args: list[str]) -> subprocess.CompletedProcess[str]:
+    def _run(self, args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [SIEVE_TEST, "-c", str(self.config), "-C", *args],
+            [SIEVE_TEST, "-c", str(self.config), "-C", *args], cwd=cwd,
             capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=30,
             env={**os.environ, "HOME": str(self.root)},
         )
@@ -207,6 +207,48 @@ class SieveTest:
             raw += f"\n$ sieve-test -e ...\n{executed}"
             for index, verdict in zip(vacations, verdicts, strict=True):
                 outcome.actions[index] = (outcome.actions[index][0], verdict, *outcome.actions[index][2:])
+        return outcome, raw
+
+    def run_sequence(self, scripts: list[str], message: bytes, sender: str, recipient: str) -> tuple[Outcome, str]:
+        """Runs scripts one after another as sieve_before/personal/sieve_after (``-s``).
+
+        sieve-test prints one result section per script that ran ("## Executing script: ...");
+        the actions are their concatenation, and only the last section's implicit keep counts.
+        """
+        main_path, message_path = self._stage(scripts[-1], message)
+        work = main_path.parent
+        # sieve-test 0.5.19 fails to open a -s script given with a directory ("internal error"), so
+        # the earlier scripts sit next to the main one and are named relative to it (cwd).
+        names = []
+        for number, script in enumerate(scripts[:-1]):
+            path = work / f"before{number}.sieve"
+            path.write_text(script, encoding="utf-8")
+            if os.geteuid() == 0:
+                os.chown(path, self.uid, self.gid)
+            names.append(path.name)
+        envelope = ["-f", sender, "-a", recipient, "-r", recipient]
+        before = [arg for name in names for arg in ("-s", name)]
+        proc = self._run([*envelope, *before, main_path.name, str(message_path)], cwd=work)
+        raw = f"$ sieve-test {' '.join(envelope)} (sequence of {len(scripts)})\n{proc.stdout}{proc.stderr}"
+        if proc.returncode != 0 or "Performed actions:" not in proc.stdout:
+            raise PigeonholeError(raw)
+        sections = proc.stdout.split("\n## Executing script: ")[1:]
+        outcome = Outcome()
+        for number, section in enumerate(sections, 1):
+            part, vacations = parse_result(section)
+            if vacations:
+                raise PigeonholeError(f"vacation in a script sequence is not supported here:\n{raw}")
+            outcome.duplicate_marks += part.duplicate_marks
+            last = number == len(sections)
+            outcome.actions += [a for a in part.actions if last or a[0] != "implicit-keep"]
+        # The last script's implicit keep after an explicit keep in an earlier one is one delivery
+        # into INBOX with both sets of flags (seen with -e: one message, the flags of both).
+        stores = [i for i, a in enumerate(outcome.actions) if a[:2] == ("store", "INBOX")]
+        if stores and outcome.actions and outcome.actions[-1][0] == "implicit-keep":
+            implicit = outcome.actions.pop()
+            store = outcome.actions[stores[0]]
+            merged = tuple(sorted({*store[2], *implicit[1]}))  # type: ignore[misc]
+            outcome.actions[stores[0]] = (*store[:2], merged, *store[3:])
         return outcome, raw
 
     def _vacation_verdicts(
@@ -273,11 +315,13 @@ def parse_result(stdout: str) -> tuple[Outcome, list[int]]:
             finish()
             text = match.group(1)
             if section == "implicit":
-                if not text.startswith("store message in folder: "):
+                if text != "keep" and not text.startswith("store message in folder: "):
                     raise PigeonholeError(f"unexpected implicit keep line {line!r}")
                 current = ["implicit-keep", ()]
             elif text.startswith("store message in folder: "):
                 current = ["store", text.removeprefix("store message in folder: "), (), False, False]
+            elif text == "keep":  # an explicit keep, as a script sequence prints it
+                current = ["store", "INBOX", (), False, False]
             elif text.startswith("redirect message to: "):
                 current = ["redirect", text.removeprefix("redirect message to: ").strip("<>"), False]
             elif text.startswith("reject message with reason: "):
