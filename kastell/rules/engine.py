@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from kastell import sieve
 from kastell.db import schema as s
@@ -61,7 +62,8 @@ class EffectiveRules:
     scripts: list[tuple[str, str]] = field(default_factory=list)  # (label, text)
 
 
-def _key(*parts: str) -> str:
+def tracking_key(*parts: str) -> str:
+    """The stored form of a tracking id: a sha256 hex of its parts."""
     return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -83,7 +85,7 @@ class _Environment:
             return await conn.scalar(select(_S.content).where(_S.org_id == r.org_id, owner, _S.name == name))
 
     async def duplicate_seen(self, key: str) -> bool:
-        return await self.engine.tracked(self.rules.account_id, "duplicate", _key(key))
+        return await self.engine.tracked(self.rules.account_id, "duplicate", tracking_key(key))
 
     async def mailbox_exists(self, name: str) -> bool:
         from kastell.store.errors import NoSuchFolder, StoreError
@@ -191,44 +193,55 @@ class RulesEngine:
         return expires is not None and expires > time.time()
 
     async def claim_vacation(self, account_id: int, handle: str, sender: str, seconds: int) -> bool:
-        """True when no reply went to ``sender`` for ``handle`` within ``seconds``; records this one."""
-        key = _key(handle, sender.lower())
+        """True when no reply went to ``sender`` for ``handle`` within ``seconds``; records this one.
+
+        Two deliveries claiming at once get one True: on SQLite the write lock orders
+        them; on PostgreSQL the loser's insert (or conditional update) finds the row.
+        """
+        key = tracking_key(handle, sender.lower())
         now = int(time.time())
-        async with self.app.db.write() as conn:
-            expires = await conn.scalar(
-                select(_T.expires).where(_T.account_id == account_id, _T.kind == "vacation", _T.key == key)
-            )
-            if expires is not None and expires > now:
-                return False
-            if expires is None:
-                await conn.execute(
-                    insert(s.sieve_tracking).values(
-                        account_id=account_id, kind="vacation", key=key, expires=now + seconds
+        where = (_T.account_id == account_id, _T.kind == "vacation", _T.key == key)
+        try:
+            async with self.app.db.write() as conn:
+                expires = await conn.scalar(select(_T.expires).where(*where))
+                if expires is not None and expires > now:
+                    return False
+                if expires is None:
+                    await conn.execute(
+                        insert(s.sieve_tracking).values(
+                            account_id=account_id, kind="vacation", key=key, expires=now + seconds
+                        )
                     )
-                )
-            else:
-                await conn.execute(
-                    update(s.sieve_tracking)
-                    .where(_T.account_id == account_id, _T.kind == "vacation", _T.key == key)
-                    .values(expires=now + seconds)
-                )
+                else:
+                    done = await conn.execute(
+                        update(s.sieve_tracking).where(*where, _T.expires == expires).values(expires=now + seconds)
+                    )
+                    if not done.rowcount:
+                        return False
+        except IntegrityError:
+            return False
         return True
 
     async def record_duplicates(self, account_id: int, marks: list[tuple[str, int]]) -> None:
         if not marks:
             return
         now = int(time.time())
-        async with self.app.db.write() as conn:
-            for raw, seconds in marks:
-                key = _key(raw)
-                await conn.execute(
-                    delete(s.sieve_tracking).where(_T.account_id == account_id, _T.kind == "duplicate", _T.key == key)
-                )
-                await conn.execute(
-                    insert(s.sieve_tracking).values(
-                        account_id=account_id, kind="duplicate", key=key, expires=now + max(1, seconds)
+        for raw, seconds in marks:
+            key = tracking_key(raw)
+            where = (_T.account_id == account_id, _T.kind == "duplicate", _T.key == key)
+            try:
+                async with self.app.db.write() as conn:
+                    done = await conn.execute(
+                        update(s.sieve_tracking).where(*where).values(expires=now + max(1, seconds))
                     )
-                )
+                    if not done.rowcount:
+                        await conn.execute(
+                            insert(s.sieve_tracking).values(
+                                account_id=account_id, kind="duplicate", key=key, expires=now + max(1, seconds)
+                            )
+                        )
+            except IntegrityError:
+                pass  # recorded by a concurrent delivery of the same message
 
     async def prune(self) -> int:
         """Forget expired tracking rows; the number removed."""
