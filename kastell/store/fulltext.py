@@ -47,10 +47,9 @@ from collections.abc import Collection, Mapping, Sequence
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Select,
-    and_,
     bindparam,
     column,
+    exists,
     false,
     func,
     insert,
@@ -59,6 +58,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -162,43 +162,59 @@ async def search_item_ids(
     if pushed:
         assert candidates is not None
         scope.append(_I.id.in_(list(candidates)))
-    if not query:
-        stmt = select(_I.id).where(*scope)
-    elif "\x00" in query or not _encodable(query):
-        return set()  # never stored (see message_text), so never found
-    elif conn.dialect.name == "sqlite":
-        stmt = _sqlite_search(scope, query)
-    else:
-        stmt = _postgres_search(scope, query)
-    found = {int(row[0]) for row in await conn.execute(stmt)}
-    if query and conn.dialect.name == "sqlite" and len(query) >= 3:
-        found |= await _search_pending(conn, scope, query)
+    clause = await match_clause(conn, scope, query)
+    found = {int(row[0]) for row in await conn.execute(select(_I.id).where(clause, *scope))}
     if candidates is not None and not pushed:
         found.intersection_update(candidates)
     return found
 
 
-def _sqlite_search(scope: list[ColumnElement[bool]], query: str) -> Select[tuple[int]]:
-    if len(query) >= 3:
-        # A quoted FTS5 string is one phrase of consecutive trigrams: the substring
-        # itself. Inside it only '"' is special, and it is escaped by doubling.
-        phrase = '"' + query.replace('"', '""') + '"'
-        return (
-            select(_I.id)
-            .select_from(s.items.join(_FTS, _FTS.c.rowid == _I.id))
-            .where(literal_column("item_fts").op("MATCH")(bindparam("fts_query", phrase)), *scope)
-        )
-    # No trigram to look up: scan this folder's rows. instr() is a plain,
-    # case-sensitive byte search, so ask for every case spelling of the query.
-    spellings = _case_spellings(query)
-    return (
-        select(_I.id)
-        .select_from(s.items.join(s.item_text, _T.item_id == _I.id))
-        .where(or_(*(func.instr(_T.text, spelling) > 0 for spelling in spellings)), *scope)
-    )
+async def match_clause(conn: AsyncConnection, scope: Sequence[ColumnElement[bool]], query: str) -> ColumnElement[bool]:
+    """A condition on ``items``: the item's indexed text contains ``query``.
+
+    For callers that put it into their own statement (store/search.py, where
+    SEARCH keys combine in one query). ``scope`` is the caller's filter on
+    organisation, mailbox and folder; it bounds the scan of pending rows.
+    Semantics as :func:`search_item_ids`.
+
+    SQLite: the FTS5 lookup is an uncorrelated ``items.id IN (SELECT rowid …)``,
+    which SQLite evaluates once. Written as a join, its planner walked the
+    folder's items and probed FTS5 once per row: 2.7 s instead of 0.09 s for a
+    word in all of 5,000 messages.
+    """
+    if not query:
+        return true()
+    if "\x00" in query or not _encodable(query):
+        return false()  # never stored (see message_text), so never found
+    if conn.dialect.name != "sqlite":
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return _I.id.in_(select(_T.item_id).where(_T.text.ilike("%" + escaped + "%", escape="\\")))
+    if len(query) < 3:
+        # No trigram to look up: scan the rows of the items the caller's query
+        # visits. instr() is a plain, case-sensitive byte search, so ask for
+        # every case spelling of the query.
+        spellings = _case_spellings(query)
+        return exists().where(_T.item_id == _I.id, or_(*(func.instr(_T.text, spelling) > 0 for spelling in spellings)))
+    # A quoted FTS5 string is one phrase of consecutive trigrams: the substring
+    # itself. Inside it only '"' is special, and it is escaped by doubling.
+    phrase = '"' + query.replace('"', '""') + '"'
+    indexed = _I.id.in_(select(_FTS.c.rowid).where(literal_column("item_fts").op("MATCH")(phrase)))
+    pending = await _search_pending(conn, scope, query)
+    return or_(indexed, ids_clause(pending)) if pending else indexed
 
 
-async def _search_pending(conn: AsyncConnection, scope: list[ColumnElement[bool]], query: str) -> set[int]:
+def ids_clause(ids: Collection[int]) -> ColumnElement[bool]:
+    """``items.id IN (…)`` for any number of ids.
+
+    The ids (integers) are rendered into the statement, so 250,000 of them do
+    not run into the databases' limits on bound parameters.
+    """
+    if not ids:
+        return false()
+    return _I.id.in_(bindparam("ids", sorted(ids), unique=True, expanding=True, literal_execute=True))
+
+
+async def _search_pending(conn: AsyncConnection, scope: Sequence[ColumnElement[bool]], query: str) -> set[int]:
     """Rows not yet in item_fts, matched in Python with the trigram tokenizer's folding.
 
     ``str.lower`` and not ``casefold``: FTS5 folds case one character at a time
@@ -206,10 +222,10 @@ async def _search_pending(conn: AsyncConnection, scope: list[ColumnElement[bool]
     """
     needle = query.lower()
     found: set[int] = set()
+    # Driven by the partial index of pending rows (EXISTS, not a join: as a join the
+    # planner walked every item of the folder to find the few pending ones).
     result = await conn.stream(
-        select(_I.id, _T.text)
-        .select_from(s.items.join(s.item_text, _T.item_id == _I.id))
-        .where(_T.indexed == false(), *scope)
+        select(_T.item_id, _T.text).where(_T.indexed == false(), exists().where(_I.id == _T.item_id, *scope))
     )
     async for partition in result.partitions(200):
         found.update(int(item_id) for item_id, body in partition if needle in body.lower())
@@ -236,15 +252,6 @@ async def index_pending(db: Database, batch: int = 200) -> int:
             update(s.item_text).where(_T.item_id.in_([row.item_id for row in rows])).values(indexed=True)
         )
     return len(rows)
-
-
-def _postgres_search(scope: list[ColumnElement[bool]], query: str) -> Select[tuple[int]]:
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return (
-        select(_I.id)
-        .select_from(s.items.join(s.item_text, _T.item_id == _I.id))
-        .where(and_(_T.text.ilike("%" + escaped + "%", escape="\\"), *scope))
-    )
 
 
 def _case_spellings(query: str) -> list[str]:

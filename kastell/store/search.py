@@ -25,7 +25,6 @@ it holds: subject, names and addresses).
 
 from __future__ import annotations
 
-import importlib
 import re
 from array import array
 from collections.abc import AsyncIterator, Sequence
@@ -39,6 +38,8 @@ from kastell.db import schema as s
 from kastell.formats import mime
 from kastell.formats.mime.charsets import header_str
 from kastell.formats.mime.encoded_words import decode_words
+from kastell.store import fulltext
+from kastell.store.fulltext import ids_clause
 from kastell.store.scope import UidRanges, uid_clause
 
 if TYPE_CHECKING:
@@ -354,48 +355,35 @@ async def _resolve_sources(
     leaves = _source_leaves(key, [])
     if not leaves:
         return {}
-    fulltext = await _fulltext(conn, mailbox)
-    indexed = [
-        leaf for leaf in leaves if fulltext is not None and isinstance(leaf, TextKey) and leaf.field in ("body", "text")
-    ]
+    has_index = await _has_index(conn, mailbox)
+    indexed = [leaf for leaf in leaves if has_index and isinstance(leaf, TextKey) and leaf.field in ("body", "text")]
     scan = [leaf for leaf in leaves if leaf not in indexed]
-    hits: dict[int, set[int]] = {id(leaf): set() for leaf in leaves}
-    candidates: dict[int, tuple[str, bytes | None]] | None = None
-    if scan:
-        # Only the items the other keys leave are read (the relaxed query is a superset).
-        base = [_scope(mailbox, folder_id), uid_clause(_I.uid, within), _relaxed(key, True)]
-        candidates = {
-            int(r.id): (r.blob_id, r.structure)
-            for r in await conn.execute(select(_I.id, _I.blob_id, _I.structure).where(*base))
-        }
+    resolved: dict[int, ColumnElement[bool]] = {}
     for text_leaf in indexed:
-        assert isinstance(text_leaf, TextKey) and fulltext is not None
+        assert isinstance(text_leaf, TextKey)
         # The index holds subject, names, addresses and the text parts; TEXT matches
         # other header fields only without it (reading every source is what the index avoids).
-        found = await fulltext.search_item_ids(
-            conn, mailbox.org_id, mailbox.id, folder_id, text_leaf.value,
-            candidates=set(candidates) if candidates is not None else None,
-        )  # fmt: skip
-        hits[id(text_leaf)] = set(found)
-    for item_id, (blob_id, structure) in (candidates or {}).items():
-        raw = await mailbox._store.blobs.get(blob_id)
-        parsed = _parsed(raw, structure)
-        for leaf in scan:
-            if _source_match(leaf, raw, parsed):
-                hits[id(leaf)].add(item_id)
-    return {k: _I.id.in_(sorted(v)) if v else false() for k, v in hits.items()}
+        # A condition inside the one SEARCH statement, not a list of ids.
+        resolved[id(text_leaf)] = await fulltext.match_clause(conn, [_scope(mailbox, folder_id)], text_leaf.value)
+    if scan:
+        hits: dict[int, set[int]] = {id(leaf): set() for leaf in scan}
+        # Only the items the other keys leave are read (the relaxed query is a superset).
+        base = [_scope(mailbox, folder_id), uid_clause(_I.uid, within), _relaxed(key, True)]
+        for r in (await conn.execute(select(_I.id, _I.blob_id, _I.structure).where(*base))).all():
+            raw = await mailbox._store.blobs.get(r.blob_id)
+            parsed = _parsed(raw, r.structure)
+            for leaf in scan:
+                if _source_match(leaf, raw, parsed):
+                    hits[id(leaf)].add(int(r.id))
+        for leaf_id, found in hits.items():
+            resolved[leaf_id] = ids_clause(found)
+    return resolved
 
 
-async def _fulltext(conn: AsyncConnection, mailbox: Mailbox) -> Any:
-    """The full-text module when it exists and this mailbox has index rows, else None."""
-    try:
-        module = importlib.import_module("kastell.store.fulltext")
-    except ImportError:
-        return None
-    if not hasattr(module, "search_item_ids"):
-        return None
-    indexed = await conn.scalar(select(s.item_text.c.item_id).where(s.item_text.c.mailbox_id == mailbox.id).limit(1))
-    return module if indexed is not None else None
+async def _has_index(conn: AsyncConnection, mailbox: Mailbox) -> bool:
+    """Whether this mailbox has full-text rows (data from before the index has none)."""
+    row = await conn.scalar(select(s.item_text.c.item_id).where(s.item_text.c.mailbox_id == mailbox.id).limit(1))
+    return row is not None
 
 
 def _parsed(raw: bytes, structure: bytes | None) -> mime.ParsedMessage:
