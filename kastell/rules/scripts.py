@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kastell import sieve
@@ -70,7 +71,7 @@ class ScriptStore:
         self.max_scripts = max_scripts
         self.max_size = max_size
 
-    def _mine(self) -> object:
+    def _mine(self) -> ColumnElement[bool]:
         return and_(_S.org_id == self.org_id, _S.account_id == self.account_id)
 
     async def list(self) -> list[ScriptInfo]:
@@ -92,7 +93,7 @@ class ScriptStore:
             row = (await conn.execute(select(_S.name, _S.content).where(self._mine(), _S.active))).first()
         return (row.name, row.content) if row else None
 
-    def have_space(self, name: str, size: int, existing: list[ScriptInfo]) -> None:
+    def have_space(self, name: str, size: int, existing: Sequence[ScriptInfo]) -> None:
         """RFC 5804 HAVESPACE: raise ScriptError(QUOTA/...) when the script would not fit."""
         if size > self.max_size:
             raise ScriptError(f"script is larger than {self.max_size} bytes", "QUOTA/MAXSIZE")
@@ -168,7 +169,7 @@ class DomainScripts:
         self.org_id = org_id
         self.domain_id = domain_id
 
-    def _mine(self) -> object:
+    def _mine(self) -> ColumnElement[bool]:
         return and_(_S.org_id == self.org_id, _S.domain_id == self.domain_id)
 
     async def put(self, name: str, content: str, phase: str = "") -> None:

@@ -19,8 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kastell.directory.addresses import InvalidAddress, normalise_address, normalise_domain
-from kastell.directory.errors import DirectoryError
+from kastell.directory.addresses import normalise_address, normalise_domain
+from kastell.directory.errors import DirectoryError, InvalidAddress
 
 if TYPE_CHECKING:
     from kastell.app import Kastell

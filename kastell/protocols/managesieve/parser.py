@@ -82,13 +82,13 @@ class CommandReader:
                     return Malformed("empty command")
                 return Command(name, tuple(args))
             if ch == 0x22:  # quoted string
-                value, end = _quoted(buf, pos)
-                if end is None:
+                value, after = _quoted(buf, pos)
+                if after is None:
                     if b"\n" in buf[pos:]:
                         return self._skip_line(value or "unterminated quoted string")
                     return NEED_DATA if len(buf) - pos <= MAX_LINE else self._skip_line("command line too long")
-                outside += end - pos
-                pos = end
+                outside += after - pos
+                pos = after
                 if name is None:
                     if not response:
                         return self._skip_line("a command starts with its name")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kastell import sieve
-from kastell.directory.auth import AuthFailed, AuthThrottled
+from kastell.directory.errors import AuthFailed, AuthThrottled
 from kastell.listeners import plaintext_auth_allowed
 from kastell.protocols.managesieve.parser import Command, literal, quoted
 from kastell.rules import scripts
