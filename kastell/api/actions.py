@@ -32,6 +32,7 @@ from kastell.directory.errors import (
 from kastell.directory.permissions import Permission
 from kastell.directory.records import Account, Admin, Alias, Domain, Group, Organisation
 from kastell.ops import metrics
+from kastell.rules import forwarding, oof
 from kastell.store import stats
 
 if TYPE_CHECKING:
@@ -241,7 +242,7 @@ class Actions:
         return account
 
     async def update_user(self, ref: str, changes: dict[str, Any]) -> Account:
-        """Apply ``changes`` (keys: name, quota, status, permissions) in that order."""
+        """Apply ``changes`` (keys: name, quota, status, permissions, language, timezone) in that order."""
         account = await self.get_user(ref)
         self.principal.require_write()
         address = account.address
@@ -250,6 +251,8 @@ class Actions:
             "quota": lambda v: self.directory.set_quota(address, v),
             "status": lambda v: self.directory.set_status(address, v),
             "permissions": lambda v: self.directory.set_permissions(address, v),
+            "language": lambda v: self.directory.set_language(address, v),
+            "timezone": lambda v: self.directory.set_timezone(address, v),
         }
         for key, setter in setters.items():
             if key in changes:
@@ -269,6 +272,36 @@ class Actions:
         updated = await self._write(lambda: self.directory.set_password(account.address, secret), "password")
         await self.audit("user.password", account.address, account.org_id, {"generated": generated is not None})
         return updated, generated
+
+    async def get_oof(self, ref: str) -> oof.OutOfOffice:
+        account = await self.get_user(ref)
+        return await oof.get(self.kastell.db, account.org_id, account.id)
+
+    async def set_oof(self, ref: str, wanted: oof.OutOfOffice) -> oof.OutOfOffice:
+        account = await self.get_user(ref)
+        self.principal.require_write()
+        try:
+            stored = await oof.put(self.kastell.db, account.org_id, account.id, wanted)
+        except oof.OofError as exc:
+            raise ApiError(422, "invalid", str(exc), exc.field) from None
+        await self.audit("user.oof", account.address, account.org_id, {"enabled": stored.enabled})
+        return stored
+
+    async def get_forwarding(self, ref: str) -> forwarding.Forwarding:
+        account = await self.get_user(ref)
+        return await forwarding.get(self.kastell.db, account.org_id, account.id)
+
+    async def set_forwarding(self, ref: str, targets: list[str], keep: bool) -> forwarding.Forwarding:
+        account = await self.get_user(ref)
+        if any(t.strip().lower() == account.address for t in targets):
+            raise ApiError(422, "invalid", "an account cannot forward to itself", "targets")
+        result = await self._write(
+            lambda: forwarding.put(self.kastell.db, account.org_id, account.id, targets, keep), "targets"
+        )
+        await self.audit(
+            "user.forward", account.address, account.org_id, {"targets": list(result.targets), "keep": keep}
+        )
+        return result
 
     async def delete_user(self, ref: str) -> None:
         account = await self.get_user(ref)

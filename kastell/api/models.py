@@ -178,6 +178,27 @@ class UserPatch(_In):
     quota: int | None = Field(None, ge=0, le=MAX_QUOTA)
     status: Status | None = None
     permissions: list[PermissionName] | None = None
+    language: str | None = Field(None, max_length=35, description="a language tag: en, de, pt-BR")
+    timezone: str | None = Field(None, max_length=64, description="an IANA time zone: Europe/Berlin")
+
+
+class OutOfOfficeIO(_In):
+    """The automatic reply of an account (the same object as the self-service page and `kastell user oof`)."""
+
+    enabled: bool = False
+    start: int | None = Field(None, ge=0, description="epoch seconds; null: now")
+    end: int | None = Field(None, ge=0, description="epoch seconds; null: until switched off")
+    subject: str = Field("", max_length=255)
+    internal_message: str = Field("", max_length=16384, description="to senders of the organisation's domains")
+    external_message: str = Field("", max_length=16384, description="to everyone else")
+    internal_only: bool = False
+
+
+class ForwardingIO(_In):
+    """Forwarding of every incoming message; an empty list switches it off."""
+
+    targets: list[str] = Field(default_factory=list, max_length=16)
+    keep: bool = True
 
 
 class PasswordIn(_In):

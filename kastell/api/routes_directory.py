@@ -7,6 +7,7 @@ Every handler is three lines of glue: parse (FastAPI + ``models``), call one
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
@@ -25,11 +26,13 @@ from kastell.api.models import (
     DomainIn,
     DomainOut,
     DomainPatch,
+    ForwardingIO,
     GroupIn,
     GroupOut,
     MemberIn,
     OrganisationIn,
     OrganisationOut,
+    OutOfOfficeIO,
     Page,
     PasswordIn,
     PasswordOut,
@@ -40,6 +43,7 @@ from kastell.api.models import (
     UserPatch,
     permission_bits,
 )
+from kastell.rules import oof
 from kastell.store import stats
 
 T = TypeVar("T")
@@ -286,6 +290,35 @@ async def reset_password(act: Act, ref: str, body: PasswordIn) -> PasswordOut:
     """Set the password, or generate one (returned only in this answer)."""
     account, generated = await act.reset_password(ref, body.password)
     return PasswordOut(address=account.address, password=generated)
+
+
+@router.get("/users/{ref}/oof", response_model=OutOfOfficeIO, tags=["users"])
+async def get_oof(act: Act, ref: str) -> OutOfOfficeIO:
+    """The account's automatic reply (out-of-office)."""
+    return _oof_out(await act.get_oof(ref))
+
+
+@router.put("/users/{ref}/oof", response_model=OutOfOfficeIO, tags=["users"])
+async def set_oof(act: Act, ref: str, body: OutOfOfficeIO) -> OutOfOfficeIO:
+    """Replace the automatic reply; delivery applies it from the next message on."""
+    return _oof_out(await act.set_oof(ref, oof.OutOfOffice(**body.model_dump())))
+
+
+def _oof_out(value: oof.OutOfOffice) -> OutOfOfficeIO:
+    return OutOfOfficeIO(**{k: v for k, v in dataclasses.asdict(value).items() if k != "updated"})
+
+
+@router.get("/users/{ref}/forwarding", response_model=ForwardingIO, tags=["users"])
+async def get_forwarding(act: Act, ref: str) -> ForwardingIO:
+    found = await act.get_forwarding(ref)
+    return ForwardingIO(targets=list(found.targets), keep=found.keep)
+
+
+@router.put("/users/{ref}/forwarding", response_model=ForwardingIO, tags=["users"])
+async def set_forwarding(act: Act, ref: str, body: ForwardingIO) -> ForwardingIO:
+    """Forward every incoming message to ``targets`` (SRS for other domains); ``[]`` stops it."""
+    found = await act.set_forwarding(ref, body.targets, body.keep)
+    return ForwardingIO(targets=list(found.targets), keep=found.keep)
 
 
 @router.delete("/users/{ref}", status_code=204, response_class=Response, tags=["users"])

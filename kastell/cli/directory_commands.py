@@ -283,6 +283,26 @@ def user_set_name(address: str, name: str) -> None:
     click.echo(f"name of {changed.address}: {changed.name}")
 
 
+@user.command("set-language")
+@data_option
+@click.argument("address")
+@click.argument("language")
+def user_set_language(address: str, language: str) -> None:
+    """Set the language of ADDRESS (a tag like en, de, pt-BR): folder names, replies, the web pages."""
+    changed = _audited(lambda d: d.set_language(address, language), "user.update", address, language=language)
+    click.echo(f"language of {changed.address}: {changed.language}")
+
+
+@user.command("set-timezone")
+@data_option
+@click.argument("address")
+@click.argument("timezone")
+def user_set_timezone(address: str, timezone: str) -> None:
+    """Set the time zone of ADDRESS (an IANA name like Europe/Berlin)."""
+    changed = _audited(lambda d: d.set_timezone(address, timezone), "user.update", address, timezone=timezone)
+    click.echo(f"time zone of {changed.address}: {changed.timezone}")
+
+
 @user.command("set-permissions")
 @data_option
 @click.argument("address")

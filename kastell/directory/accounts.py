@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +27,23 @@ def check_name(name: str) -> str:
     if len(name) > 255 or any(not ch.isprintable() for ch in name):
         raise InvalidValue("the name must be at most 255 printable characters")
     return name
+
+
+def check_language(language: str) -> str:
+    if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
+        raise InvalidValue(f"invalid language {str(language)[:40]!r} (a language tag like en, de or pt-BR)")
+    return language
+
+
+def check_timezone(timezone: str) -> str:
+    """An IANA time zone name the system knows (``Europe/Berlin``, ``UTC``)."""
+    if not isinstance(timezone, str) or not _TIMEZONE.fullmatch(timezone) or ".." in timezone:
+        raise InvalidValue(f"invalid time zone {str(timezone)[:70]!r}")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidValue(f"unknown time zone {timezone!r} (an IANA name like Europe/Berlin)") from None
+    return timezone
 
 
 def check_quota(quota: int) -> int:
@@ -66,10 +84,8 @@ class AccountOps(DirectoryBase):
         address = normalise_address(address)
         if kind not in KINDS:
             raise InvalidValue(f"invalid kind {kind!r} (one of: {', '.join(KINDS)})")
-        if not _LANGUAGE.fullmatch(language):
-            raise InvalidValue(f"invalid language {language!r}")
-        if not _TIMEZONE.fullmatch(timezone):
-            raise InvalidValue(f"invalid time zone {timezone!r}")
+        check_language(language)
+        check_timezone(timezone)
         perms = DEFAULT_PERMISSIONS[kind] if permissions is None else check_permissions(permissions)
         values: dict[str, Any] = {
             "kind": kind,
@@ -192,6 +208,12 @@ class AccountOps(DirectoryBase):
 
     async def set_name(self, address: str, name: str) -> Account:
         return await self._update(address, display_name=check_name(name))
+
+    async def set_language(self, address: str, language: str) -> Account:
+        return await self._update(address, language=check_language(language))
+
+    async def set_timezone(self, address: str, timezone: str) -> Account:
+        return await self._update(address, timezone=check_timezone(timezone))
 
     async def set_permissions(self, address: str, permissions: Permission | int) -> Account:
         """The protocols the account may log in with (see ``Permission.parse``)."""

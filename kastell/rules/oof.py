@@ -28,7 +28,11 @@ MAX_MESSAGE = 16384
 
 
 class OofError(ValueError):
-    pass
+    """An invalid setting; ``field`` names the offending one."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +55,14 @@ class OutOfOffice:
 
     def validate(self) -> OutOfOffice:
         if self.start is not None and self.end is not None and self.end <= self.start:
-            raise OofError("the end must be after the start")
+            raise OofError("the end must be after the start", "end")
         if len(self.subject) > 255:
-            raise OofError("the subject is longer than 255 characters")
-        for text in (self.internal_message, self.external_message):
+            raise OofError("the subject is longer than 255 characters", "subject")
+        for name, text in (("internal_message", self.internal_message), ("external_message", self.external_message)):
             if len(text) > MAX_MESSAGE:
-                raise OofError(f"a message is longer than {MAX_MESSAGE} characters")
+                raise OofError(f"a message is longer than {MAX_MESSAGE} characters", name)
         if self.enabled and not (self.internal_message or self.external_message):
-            raise OofError("an automatic reply needs a message")
+            raise OofError("an automatic reply needs a message", "internal_message")
         return self
 
     def to_sieve(self, internal_domains: list[str], period: int) -> str:
