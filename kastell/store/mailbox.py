@@ -14,10 +14,14 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     bindparam,
     delete,
     func,
     insert,
+    literal,
+    not_,
+    or_,
     select,
     update,
 )
@@ -300,58 +304,128 @@ class Mailbox(FolderOps):
         *,
         unchanged_since: int | None = None,
     ) -> tuple[list[FlagChange], list[int]]:
-        """Change flags (IMAP STORE semantics). Returns (changes made, uids refused).
+        """Change flags (IMAP STORE semantics). Returns (changes made, uids refused), ascending by uid.
 
-        Items whose flags would not change take no change number. With
-        ``unchanged_since`` (RFC 7162 CONDSTORE), items changed after it are
-        refused and reported in the second list.
+        Items whose flags would not change take no change number; the others take
+        consecutive ones in uid order. With ``unchanged_since`` (RFC 7162
+        CONDSTORE), items changed after it are refused and reported in the second list.
         """
-        wanted_kw = {k.lower(): k for k in keywords}
-        changed: list[FlagChange] = []
-        refused: list[int] = []
+        encoded_kw = encode_keywords(keywords)  # validates; the column form for "set"
         async with self._db.write() as conn:
             await self._folder_row(conn, folder_id)
-            rows = (
-                await conn.execute(
-                    select(_I.id, _I.uid, _I.flags, _I.keywords, _I.change_num)
-                    .where(self._item_scope(), _I.folder_id == folder_id, uid_clause(_I.uid, uids))
-                    .order_by(_I.uid)
-                )
-            ).all()
-            updates: list[tuple[Any, int, str]] = []
-            for row in rows:
-                if unchanged_since is not None and row.change_num > unchanged_since:
-                    refused.append(row.uid)
-                    continue
-                current = {k.lower(): k for k in decode_keywords(row.keywords)}
-                if mode == "set":
-                    new_flags, new_kw = flags, dict(wanted_kw)
-                elif mode == "add":
-                    new_flags, new_kw = row.flags | flags, {**current, **wanted_kw}
-                else:
-                    new_flags = row.flags & ~flags
-                    new_kw = {k: v for k, v in current.items() if k not in wanted_kw}
-                encoded = encode_keywords(new_kw.values())
-                if new_flags != row.flags or encoded != row.keywords:
-                    updates.append((row, int(new_flags), encoded))
-            if updates:
-                first = await self._take_changes(conn, len(updates))
-                params = []
-                unseen_delta = 0
-                for n, (row, new_flags, encoded) in enumerate(updates):
-                    params.append({"b_id": row.id, "b_flags": new_flags, "b_kw": encoded, "b_change": first + n})
-                    unseen_delta += _unseen(new_flags) - _unseen(row.flags)
-                    changed.append(FlagChange(row.uid, row.id, new_flags, decode_keywords(encoded), first + n))
-                await conn.execute(
-                    update(s.items)
-                    .where(_I.id == bindparam("b_id"))
-                    .values(flags=bindparam("b_flags"), keywords=bindparam("b_kw"), change_num=bindparam("b_change")),
-                    params,
-                )
-                await self._adjust(conn, folder_id, first + len(updates) - 1, unseen=unseen_delta)
+            # Lock the clock before reading what will change (PostgreSQL: the row lock
+            # serialises writers of this mailbox; SQLite's writer is single anyway).
+            await self._take_changes(conn, 0)
+            where = [self._item_scope(), _I.folder_id == folder_id, uid_clause(_I.uid, uids)]
+            refused: list[int] = []
+            if unchanged_since is not None:
+                stale = _I.change_num > unchanged_since
+                refused = list((await conn.scalars(select(_I.uid).where(*where, stale).order_by(_I.uid))).all())
+                where.append(not_(stale))
+            if keywords and mode != "set":
+                changed = await self._store_keywords(conn, folder_id, where, mode, flags, keywords)
+            else:
+                changed = await self._store_bits(conn, folder_id, where, mode, flags, encoded_kw)
         if changed:
             self._publish(changed[-1].change_num, [folder_id])
         return changed, refused
+
+    async def _store_bits(
+        self,
+        conn: AsyncConnection,
+        folder_id: int,
+        where: list[ColumnElement[bool]],
+        mode: FlagMode,
+        flags: int,
+        encoded_kw: str,
+    ) -> list[FlagChange]:
+        """STORE of system flags (or FLAGS with keywords): one set-based UPDATE.
+
+        ``STORE 1:* +FLAGS`` on a large folder must not build a Python object and a
+        parameter set per message; the database computes the new bits and hands
+        out the change numbers (``row_number()`` in uid order).
+        """
+        new_flags: ColumnElement[int]
+        if mode == "add":
+            new_flags, differs = _I.flags.op("|")(flags), _I.flags.op("&")(flags) != flags
+            new_kw: Any = _I.keywords
+        elif mode == "remove":
+            new_flags, differs = _I.flags.op("&")(~flags), _I.flags.op("&")(flags) != 0
+            new_kw = _I.keywords
+        else:
+            new_flags, differs = literal(flags), or_(_I.flags != flags, _I.keywords != encoded_kw)
+            new_kw = encoded_kw
+        seen = int(Flag.SEEN)
+        count, seen_delta = (
+            await conn.execute(
+                select(
+                    func.count(), func.coalesce(func.sum(new_flags.op("&")(seen) - _I.flags.op("&")(seen)), 0)
+                ).where(*where, differs)
+            )
+        ).one()
+        if not count:
+            return []
+        first = await self._take_changes(conn, count)
+        ranked = (
+            select(_I.id.label("rid"), func.row_number().over(order_by=_I.uid).label("n"))
+            .where(*where, differs)
+            .cte("ranked")
+        )
+        rows = list(
+            await conn.execute(
+                update(s.items)
+                .where(_I.id == ranked.c.rid)
+                .values(flags=new_flags, keywords=new_kw, change_num=ranked.c.n + (first - 1))
+                .returning(_I.uid, _I.id, _I.flags, _I.keywords, _I.change_num)
+            )
+        )
+        # Every counted row is updated: the transaction holds the write lock.
+        assert len(rows) == count, (len(rows), count)
+        await self._adjust(conn, folder_id, first + count - 1, unseen=-int(seen_delta))
+        rows.sort(key=lambda r: r[0])
+        return [FlagChange(r[0], r[1], r[2], tuple(r[3].split()), r[4]) for r in rows]
+
+    async def _store_keywords(
+        self,
+        conn: AsyncConnection,
+        folder_id: int,
+        where: list[ColumnElement[bool]],
+        mode: FlagMode,
+        flags: int,
+        keywords: Sequence[str],
+    ) -> list[FlagChange]:
+        """+FLAGS / -FLAGS with keywords: each item's keyword set is merged in Python."""
+        wanted_kw = {k.lower(): k for k in keywords}
+        rows = (await conn.execute(select(_I.id, _I.uid, _I.flags, _I.keywords).where(*where).order_by(_I.uid))).all()
+        updates: list[tuple[Any, int, str]] = []
+        for row in rows:
+            current = {k.lower(): k for k in decode_keywords(row.keywords)}
+            if mode == "add":
+                new_flags, new_kw = row.flags | flags, {**current, **wanted_kw}
+            else:
+                new_flags = row.flags & ~flags
+                new_kw = {k: v for k, v in current.items() if k not in wanted_kw}
+            encoded = encode_keywords(new_kw.values())
+            if new_flags != row.flags or encoded != row.keywords:
+                updates.append((row, int(new_flags), encoded))
+        if not updates:
+            return []
+        first = await self._take_changes(conn, len(updates))
+        await conn.execute(
+            update(s.items)
+            .where(_I.id == bindparam("b_id"))
+            .values(flags=bindparam("b_flags"), keywords=bindparam("b_kw"), change_num=bindparam("b_change")),
+            [
+                {"b_id": row.id, "b_flags": new_flags, "b_kw": encoded, "b_change": first + n}
+                for n, (row, new_flags, encoded) in enumerate(updates)
+            ],
+        )
+        unseen_delta = sum(_unseen(new_flags) - _unseen(row.flags) for row, new_flags, _ in updates)
+        await self._adjust(conn, folder_id, first + len(updates) - 1, unseen=unseen_delta)
+        return [
+            FlagChange(row.uid, row.id, new_flags, decode_keywords(encoded), first + n)
+            for n, (row, new_flags, encoded) in enumerate(updates)
+        ]
 
     async def expunge(self, folder_id: int, uids: UidRanges | None) -> list[int]:
         """Delete items for good (each leaves a tombstone); the uids removed, ascending."""
