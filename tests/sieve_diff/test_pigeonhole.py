@@ -82,6 +82,30 @@ KNOWN_DIFFERENCES |= {
     "80-body-edge/26-forwarded-rfc822": "Kastell bug: body :content multipart epilogue / message/rfc822 header not searched",
 }
 KNOWN_DIFFERENCES |= {
+    # RFC 5228 §2.7.1: with i;ascii-casemap (and i;octet) "?" matches exactly one octet; Kastell's
+    # matches one Unicode character, so "R?sum? *" matches "Résumé de la réunion" (it must not).
+    "90-utf8-wildcards/11-latin1-qp": "Kastell bug: '?' matches a character, not an octet (RFC 5228 §2.7.1)",
+    # Both deviate here: "Gr??e *" must not match "Größe aus ..." (ö and ß are two octets each);
+    # Kastell matches per character, Pigeonhole matches through its "?" bug (see 100-*).
+    "90-utf8-wildcards/03-encoded-words": "both deviate: Kastell '?' per character; Pigeonhole '?' bug",
+    # RFC 5229 §3: a reference to a namespace nobody required MUST be an error; Kastell leaves
+    # "${unknown.ns}" as literal text, Pigeonhole substitutes the empty string. Both deviate.
+    **{f"96-variables-namespace/{m.stem}": "both deviate: ${unknown.ns} must be an error (RFC 5229 §3)"
+       for m in MESSAGES},
+}
+# Pigeonhole 0.5.19 bug in :matches: "?" followed by literal text and a later "*" matches too much
+# ("L??nch *" matches "Lunch tomorrow?", "?????? *" matches "Quarterly report Q1"); RFC 5228
+# §2.7.1: each "?" is exactly one character. Kastell is right. The subjects below do not trigger it.
+_NO_QUESTION_BUG = {"05-auto-submitted", "06-bulk", "09-not-addressed", "14-spam", "22-no-subject-no-date"}
+KNOWN_DIFFERENCES |= {
+    f"100-matches-question/{m.stem}": "Pigeonhole deviates: '?' in :matches matches more than one character"
+    for m in MESSAGES
+    if m.stem not in _NO_QUESTION_BUG
+}
+KNOWN_DIFFERENCES |= {
+    "94-regex-captures/13-odd-headers": _UNFOLD + "; Kastell then refuses the TAB in a mailbox name",
+}
+KNOWN_DIFFERENCES |= {
     f"73-variables-utf8/{m.stem}": "Kastell bug: :upper/:lower/:upperfirst change non-ASCII letters (RFC 5229 §4.1.3)"
     for m in MESSAGES
 }
