@@ -205,6 +205,8 @@ async def _user_page(
     return c.render(
         "user.html",
         error.status if error else status,
+        oof=await c.actions.get_oof(str(account.address)),
+        forwarding=await c.actions.get_forwarding(str(account.address)),
         account=account,
         aliases=aliases,
         usage=usage[0] if usage else None,
@@ -227,6 +229,9 @@ async def user(request: Request, c: Console) -> Response:
             "status": str(form.get("status", "active")),
             "permissions": permission_bits([str(p) for p in form.getlist("permissions") if p in PERMISSIONS]),
         }
+        for key in ("language", "timezone"):
+            if form.get(key):
+                changes[key] = str(form.get(key)).strip()
         quota = _size_field(str(form.get("quota", "")), "quota")
         changes["quota"] = 0 if quota is None else quota
         await c.actions.update_user(address, changes)
