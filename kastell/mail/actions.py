@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from kastell import sieve
 from kastell.mail import trace
+from kastell.ops import metrics
 from kastell.rules import srs
 from kastell.rules.engine import EffectiveRules, RulesEngine
 
@@ -100,6 +101,7 @@ class RuleActions:
         looped = bool(delivered_to(source) & {a.lower() for a in rules.addresses})
         dropped = False
         for action in result.actions:
+            metrics.RULE_ACTIONS.labels(type(action).__name__.lower()).inc()
             if isinstance(action, sieve.Keep):
                 plan.placements.append(Placement(default_role, action.flags))
             elif isinstance(action, sieve.FileInto):

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from kastell.directory.resolve import LocalRecipient, Resolution
 from kastell.mail.actions import Placement, RuleActions, spam_scale
+from kastell.ops import metrics
 from kastell.rules import srs
 from kastell.store.errors import (
     FolderExists,
@@ -309,7 +310,10 @@ class LocalDelivery:
             if key in seen:
                 continue
             seen.add(key)
-            outcomes.append(await self._store_one(recipient, detail, source, default_role, context, spam_score))
+            outcome = await self._store_one(recipient, detail, source, default_role, context, spam_score)
+            result = "delivered" if outcome.reply.ok else "deferred" if outcome.reply.temporary else "failed"
+            metrics.DELIVERIES.labels("local", result).inc()
+            outcomes.append(outcome)
         return outcomes
 
     async def _store_one(

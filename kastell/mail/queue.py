@@ -41,6 +41,7 @@ from kastell.db import schema as s
 from kastell.mail.dns import Resolver
 from kastell.mail.dsn import RecipientStatus, build_dsn, status_of
 from kastell.mail.mtasts import StsCache
+from kastell.ops import metrics
 
 if TYPE_CHECKING:
     from kastell.app import Kastell
@@ -270,10 +271,13 @@ class QueueRunner:
                 attempts = r.attempts + 1
                 if 200 <= code < 300:
                     values: dict[str, Any] = {"status": "delivered", "finished": now}
+                    metrics.DELIVERIES.labels("remote", "delivered").inc()
                 elif 500 <= code < 600 or now >= message.expires:
                     values = {"status": "failed", "finished": now}
+                    metrics.DELIVERIES.labels("remote", "failed").inc()
                 else:
                     values = {"next_attempt": now + backoff(attempts, config.retry_first, config.retry_max)}
+                    metrics.DELIVERIES.labels("remote", "deferred").inc()
                 values.update(attempts=attempts, last_attempt=now, last_error=f"{code} {text}"[:2000], remote=remote)
                 await conn.execute(update(s.queue_recipients).where(R.id == r.id).values(**values))
         await self._finish(message.id)

@@ -57,6 +57,19 @@ MESSAGES_RECEIVED = Counter(
     registry=REGISTRY,
 )
 _received = 0  # the same, summed over protocols, for the dashboard's throughput chart
+DELIVERIES = Counter(
+    "kastell_deliveries",
+    "delivery attempts per recipient: local (into a mailbox) and remote (from the queue), by result",
+    ["where", "result"],
+    registry=REGISTRY,
+)
+RULE_ACTIONS = Counter(
+    "kastell_rule_actions", "actions of users' rules at delivery (Sieve, out-of-office, forwarding)", ["action"],
+    registry=REGISTRY,
+)  # fmt: skip
+for _where, _result in (("local", "delivered"), ("local", "deferred"), ("local", "failed"),
+                        ("remote", "delivered"), ("remote", "deferred"), ("remote", "failed")):  # fmt: skip
+    DELIVERIES.labels(_where, _result)
 
 # Protocols that are always shown, at 0, so dashboards need no "absent" special case.
 for _protocol in ("imap", "pop3", "smtp", "lmtp", "submission", "http"):

@@ -95,6 +95,16 @@ def imap_folder(env: MailEnv, folder: str, user: str = "alice@example.test") -> 
         return out
 
 
+def _sample(name: str) -> float:
+    from kastell.ops.metrics import REGISTRY
+
+    if name == "reject":
+        value = REGISTRY.get_sample_value("kastell_rule_actions_total", {"action": "reject"})
+    else:
+        value = REGISTRY.get_sample_value("kastell_deliveries_total", {"where": "local", "result": name})
+    return value or 0.0
+
+
 async def wait_for(predicate: Any, timeout: float = 20.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await predicate():
@@ -166,6 +176,7 @@ async def test_reject_at_lmtp_time(rules_env: tuple[MailEnv, Sink]) -> None:
     await in_thread(
         upload, env, "r", 'require "reject";\nif header :contains "subject" "casino" { reject "No, thanks."; }\n'
     )
+    before = {k: _sample(k) for k in ("failed", "delivered", "reject")}
     refused = await in_thread(
         lmtp,
         env,
@@ -178,6 +189,9 @@ async def test_reject_at_lmtp_time(rules_env: tuple[MailEnv, Sink]) -> None:
     assert code == 550 and b"5.7.1" in text and b"No, thanks." in text
     assert len(await env.inbox("bob@example.test")) == 1
     assert await env.inbox("alice@example.test") == []
+    # /metrics counts the refusal, bob's delivery and the rule action
+    assert _sample("failed") == before["failed"] + 1 and _sample("delivered") == before["delivered"] + 1
+    assert _sample("reject") == before["reject"] + 1
     ok = await in_thread(lmtp, env, "x@remote.example", ["alice@example.test"], message("x@remote.example", "fine"))
     assert ok == {} and len(await env.inbox("alice@example.test")) == 1
 
