@@ -525,8 +525,7 @@ class Actions:
 
     async def list_queue(self) -> list[QueuedMessage]:
         """Queued messages in scope, oldest first."""
-        sees = await self._queue_scope()
-        return [m for m in await self._queue().list() if sees(m)]
+        return await self._queue().list(sender_domains=await self.domain_names())
 
     async def get_queued(self, message_id: int) -> QueuedMessage:
         """One queued message; outside the scope it does not exist."""

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from kastell.db import schema as s
 from kastell.mail.dns import Resolver
@@ -123,10 +123,30 @@ class Queue:
         self.wakeup.set()
         return message_id
 
-    async def list(self) -> list[QueuedMessage]:
+    async def list(self, *, sender_domains: frozenset[str] | None = None) -> list[QueuedMessage]:
+        """Queued messages, oldest first, in two queries; ``sender_domains`` keeps those sent from them."""
+        query = select(s.queue_messages).order_by(M.id)
+        if sender_domains is not None:
+            if not sender_domains:
+                return []
+            patterns = [
+                "%@" + d.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                for d in sorted(sender_domains)
+            ]
+            query = query.where(or_(*[func.lower(M.sender).like(p, escape="\\") for p in patterns]))
         async with self.app.db.read() as conn:
-            ids = [row[0] for row in await conn.execute(select(M.id).order_by(M.id))]
-        return [m for m in [await self.show(i) for i in ids] if m is not None]
+            rows = (await conn.execute(query)).all()
+            by_message: dict[int, list[QueuedRecipient]] = {row.id: [] for row in rows}
+            for start in range(0, len(rows), 500):
+                ids = [row.id for row in rows[start : start + 500]]
+                for r in await conn.execute(select(s.queue_recipients).where(R.message_id.in_(ids)).order_by(R.id)):
+                    by_message[r.message_id].append(_recipient(r))
+        return [
+            QueuedMessage(
+                row.id, row.sender, row.size, row.created, row.expires, row.blob_id, tuple(by_message[row.id])
+            )
+            for row in rows
+        ]
 
     async def show(self, message_id: int) -> QueuedMessage | None:
         async with self.app.db.read() as conn:
@@ -134,12 +154,7 @@ class Queue:
             if row is None:
                 return None
             rcpts = await conn.execute(select(s.queue_recipients).where(R.message_id == message_id).order_by(R.id))
-            recipients = tuple(
-                QueuedRecipient(
-                    r.id, r.recipient, r.domain, r.status, r.attempts, r.next_attempt, r.last_error, r.remote
-                )
-                for r in rcpts
-            )
+            recipients = tuple(_recipient(r) for r in rcpts)
         return QueuedMessage(row.id, row.sender, row.size, row.created, row.expires, row.blob_id, recipients)
 
     async def source(self, message_id: int) -> bytes | None:
@@ -167,6 +182,10 @@ class Queue:
         async with self.app.db.read() as conn:
             rows = await conn.execute(select(R.status, func.count()).group_by(R.status))
             return {row[0]: int(row[1]) for row in rows}
+
+
+def _recipient(r: Any) -> QueuedRecipient:
+    return QueuedRecipient(r.id, r.recipient, r.domain, r.status, r.attempts, r.next_attempt, r.last_error, r.remote)
 
 
 def backoff(attempts: int, first: int, longest: int) -> int:
