@@ -61,12 +61,15 @@ def lmtp(env: MailEnv, sender: str, rcpts: list[str], body: bytes) -> dict[str, 
 
 
 def smtp(env: MailEnv, sender: str, rcpts: list[str], body: bytes) -> dict[str, tuple[int, bytes]] | str:
-    """Send over SMTP to the MX listener; the refused recipients, or "refused" when all were."""
+    """Send over SMTP to the MX listener; the refused recipients, "refused" when all were at RCPT,
+    or the reply when DATA was refused."""
     with smtplib.SMTP("127.0.0.1", env.ports["smtp"], timeout=10) as client:
         try:
             return client.sendmail(sender, rcpts, body)
         except smtplib.SMTPRecipientsRefused:
             return "refused"
+        except smtplib.SMTPDataError as exc:
+            return f"{exc.smtp_code} {exc.smtp_error.decode()}"
 
 
 def upload(env: MailEnv, name: str, script: str, user: str = "alice@example.test") -> None:
@@ -272,3 +275,18 @@ async def test_runtime_error_keeps_the_message(rules_env: tuple[MailEnv, Sink]) 
         == {}
     )
     assert len(await env.inbox("alice@example.test")) == 1
+
+
+async def test_reject_after_acceptance_is_a_dsn(rules_env: tuple[MailEnv, Sink]) -> None:
+    """Over SMTP with a second recipient the message is accepted; the rejecting one's sender gets a DSN."""
+    env, sink = rules_env
+    await in_thread(upload, env, "r", 'require "reject";\nreject "Not here.";\n')
+    body = message("zed@remote.example", "two of us")
+    assert await in_thread(smtp, env, "zed@remote.example", ["alice@example.test", "bob@example.test"], body) == {}
+    assert len(await env.inbox("bob@example.test")) == 1 and await env.inbox("alice@example.test") == []
+    await settle(sink, 1)
+    sender, rcpts, data = sink.handler.messages[0]
+    assert sender in ("", "<>") and rcpts == ["zed@remote.example"]
+    assert b"multipart/report" in data and b"alice@example.test" in data and b"Not here." in data
+    # Alone, the recipient's refusal is the SMTP answer to DATA itself.
+    assert await in_thread(smtp, env, "zed@remote.example", ["alice@example.test"], body) == "550 5.7.1 Not here."
