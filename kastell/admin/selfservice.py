@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.applications import Starlette
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -82,6 +83,19 @@ class SelfService:
             return RedirectResponse("/account/login", status_code=303)
         return await self._page(*current)
 
+    async def _form(self, request: Request) -> tuple[Session, Account, FormData] | Response:
+        """The session, account and form of a POST from a logged-in user with the right CSRF token,
+        or the refusal to send."""
+        current = await self._current(request)
+        if current is None:
+            return self.console.render("message.html", 403, title="Not logged in", text="Please log in again.")
+        session, account = current
+        form = await request.form()
+        token = form.get("csrf")
+        if not check_csrf(session, request, token if isinstance(token, str) else None):
+            return self.console.render("message.html", 403, title="Refused", text="Missing or wrong CSRF token.")
+        return session, account, form
+
     def _login_page(self, request: Request, status: int, error: str | None, address: str) -> Response:
         token = self.sessions.login_token(request)
         response = self.console.render(
@@ -123,14 +137,10 @@ class SelfService:
         return response
 
     async def password(self, request: Request) -> Response:
-        current = await self._current(request)
-        if current is None:
-            return self.console.render("message.html", 403, title="Not logged in", text="Please log in again.")
-        session, account = current
-        form = await request.form()
-        token = form.get("csrf")
-        if not check_csrf(session, request, token if isinstance(token, str) else None):
-            return self.console.render("message.html", 403, title="Refused", text="Missing or wrong CSRF token.")
+        checked = await self._form(request)
+        if isinstance(checked, Response):
+            return checked
+        session, account, form = checked
         old, new, again = (str(form.get(key, "")) for key in ("current", "new", "again"))
         if new != again:
             return await self._page(session, account, 422, error="The new passwords differ.", error_field="again")
@@ -158,14 +168,10 @@ class SelfService:
 
     async def out_of_office(self, request: Request) -> Response:
         """Save the automatic reply (kastell.rules.oof: the same object the CLI and the API edit)."""
-        current = await self._current(request)
-        if current is None:
-            return self.console.render("message.html", 403, title="Not logged in", text="Please log in again.")
-        session, account = current
-        form = await request.form()
-        token = form.get("csrf")
-        if not check_csrf(session, request, token if isinstance(token, str) else None):
-            return self.console.render("message.html", 403, title="Refused", text="Missing or wrong CSRF token.")
+        checked = await self._form(request)
+        if isinstance(checked, Response):
+            return checked
+        session, account, form = checked
         zone = _zone(account)
         text = {key: str(form.get(key, "")).replace("\r\n", "\n") for key in
                 ("subject", "internal_message", "external_message", "start", "end")}  # fmt: skip

@@ -23,7 +23,6 @@ admin or changing its role takes effect at once, not at cookie expiry.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,8 @@ from pathlib import Path
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
+
+from kastell import keys
 
 COOKIE = "kastell_admin"
 PATH = "/admin"
@@ -46,20 +47,8 @@ class Session:
 
 
 def load_key(data_dir: Path) -> bytes:
-    """The signing key, made (0600) on first use; shared by every process on this data directory."""
-    path = data_dir / KEY_FILE
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    key = secrets.token_bytes(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it meanwhile: use theirs
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-    return key
+    """The signing key (``DATA/admin-session.key``), shared by every process on this data directory."""
+    return keys.load_key(data_dir, KEY_FILE)
 
 
 class Sessions:
