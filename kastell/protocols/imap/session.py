@@ -99,6 +99,8 @@ class Session:
         self.wake = asyncio.Event()  # set when the change bus reports our selected folder
         self._exit = contextlib.AsyncExitStack()
         self._watcher: asyncio.Task[None] | None = None
+        # Change notices of another account's mailbox while one of its folders is selected.
+        self._shared_watch: tuple[asyncio.Task[None], contextlib.AsyncExitStack] | None = None
         parser.max_literal = PRE_AUTH_LITERAL
         self.live = open_session(app, "imap", peer_ip)  # the admin's live view and the metrics
 
@@ -125,6 +127,10 @@ class Session:
         return "QRESYNC" in self.enabled
 
     def require_mailbox(self) -> Mailbox:
+        """The mailbox holding the selected folder (another account's for a shared folder,
+        see shared.py); the user's own when nothing is selected."""
+        if self.selected is not None and self.selected.mailbox is not None:
+            return self.selected.mailbox
         assert self.mailbox is not None
         return self.mailbox
 
@@ -156,12 +162,45 @@ class Session:
 
         self._watcher = asyncio.create_task(watch(), name="imap-watch")
 
+    async def set_selected(self, selected: Selected | None) -> None:
+        """Select (or, with None, unselect) a folder; a folder of another account's mailbox
+        is watched on that mailbox's change feed while it stays selected."""
+        await self._unwatch_shared()
+        self.selected = selected
+        if selected is None or selected.mailbox is None or self.mailbox is None:
+            return
+        if selected.mailbox.id == self.mailbox.id:
+            return
+        stack = contextlib.AsyncExitStack()
+        subscription = await stack.enter_async_context(self.app.events.subscribe(selected.mailbox.id))
+        selected.dirty = True  # whatever changed before the subscription, the next sync sees
+
+        async def watch() -> None:
+            while True:
+                change = await subscription.wait()
+                if change is not None and self.selected is selected and selected.folder.id in change.folder_ids:
+                    selected.dirty = True
+                    self.wake.set()
+
+        self._shared_watch = (asyncio.create_task(watch(), name="imap-watch-shared"), stack)
+
+    async def _unwatch_shared(self) -> None:
+        if self._shared_watch is None:
+            return
+        task, stack = self._shared_watch
+        self._shared_watch = None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await stack.aclose()
+
     async def close(self) -> None:
         self.live.close()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
+        await self._unwatch_shared()
         await self._exit.aclose()
 
     async def updates(self, *, allow_expunge: bool = True) -> None:
@@ -169,7 +208,9 @@ class Session:
         if self.selected is None or self.mailbox is None:
             return
         self.wake.clear()
-        for line in await self.selected.sync(self.mailbox, allow_expunge, self.qresync, self.condstore, self.rev2):
+        for line in await self.selected.sync(
+            self.require_mailbox(), allow_expunge, self.qresync, self.condstore, self.rev2
+        ):
             self.send(line)
 
     # ------------------------------------------------------------------ commands
@@ -242,7 +283,19 @@ class Session:
 
 
 def _table() -> dict[str, CommandSpec]:
-    from kastell.protocols.imap.commands import append, auth, fetch, idle, mailboxes, quota, search, select, store
+    from kastell.protocols.imap.commands import (
+        acl,
+        append,
+        auth,
+        fetch,
+        idle,
+        mailboxes,
+        metadata,
+        quota,
+        search,
+        select,
+        store,
+    )
 
     any_state = frozenset({NOT_AUTHENTICATED, AUTHENTICATED, SELECTED})
     pre = frozenset({NOT_AUTHENTICATED})
@@ -274,19 +327,28 @@ def _table() -> dict[str, CommandSpec]:
         "GETQUOTA": CommandSpec(quota.handle_getquota, authed),
         "GETQUOTAROOT": CommandSpec(quota.handle_getquotaroot, authed),
         "SETQUOTA": CommandSpec(quota.handle_setquota, authed),
+        "SETACL": CommandSpec(acl.handle_setacl, authed),
+        "DELETEACL": CommandSpec(acl.handle_deleteacl, authed),
+        "GETACL": CommandSpec(acl.handle_getacl, authed),
+        "LISTRIGHTS": CommandSpec(acl.handle_listrights, authed),
+        "MYRIGHTS": CommandSpec(acl.handle_myrights, authed),
+        "GETMETADATA": CommandSpec(metadata.handle_getmetadata, authed),
+        "SETMETADATA": CommandSpec(metadata.handle_setmetadata, authed),
         "CHECK": CommandSpec(auth.handle_noop, sel),
         "CLOSE": CommandSpec(select.handle_close, sel),
         "UNSELECT": CommandSpec(select.handle_close, sel),
         "EXPUNGE": CommandSpec(select.handle_expunge, sel),
         "UID EXPUNGE": CommandSpec(select.handle_expunge, sel),
-        "FETCH": CommandSpec(fetch.handle_fetch, sel, expunge_ok=False),
-        "UID FETCH": CommandSpec(fetch.handle_fetch, sel),
-        "STORE": CommandSpec(store.handle_store, sel, expunge_ok=False),
-        "UID STORE": CommandSpec(store.handle_store, sel),
-        "COPY": CommandSpec(store.handle_copy, sel),
-        "UID COPY": CommandSpec(store.handle_copy, sel),
-        "MOVE": CommandSpec(store.handle_copy, sel),
-        "UID MOVE": CommandSpec(store.handle_copy, sel),
+        # On a shared folder the rights decide (RFC 4314 §4): acl.py guards FETCH's implicit
+        # \Seen and STORE's flags, and copies between mailboxes itself.
+        "FETCH": CommandSpec(acl.guard_fetch(fetch.handle_fetch), sel, expunge_ok=False),
+        "UID FETCH": CommandSpec(acl.guard_fetch(fetch.handle_fetch), sel),
+        "STORE": CommandSpec(acl.guard_store(store.handle_store), sel, expunge_ok=False),
+        "UID STORE": CommandSpec(acl.guard_store(store.handle_store), sel),
+        "COPY": CommandSpec(acl.guard_copy(store.handle_copy), sel),
+        "UID COPY": CommandSpec(acl.guard_copy(store.handle_copy), sel),
+        "MOVE": CommandSpec(acl.guard_copy(store.handle_copy), sel),
+        "UID MOVE": CommandSpec(acl.guard_copy(store.handle_copy), sel),
         "SEARCH": CommandSpec(search.handle_search, sel, expunge_ok=False),
         "UID SEARCH": CommandSpec(search.handle_search, sel),
         "SORT": CommandSpec(search.handle_sort, sel, expunge_ok=False),

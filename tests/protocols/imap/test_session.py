@@ -203,7 +203,7 @@ def test_id_namespace_enable_capability_after_login(imap_server: ImapServer) -> 
     client = imap_server.client()
     typ, data = client.xatom("ID", '("name" "test")')
     assert typ == "OK"
-    assert client.namespace()[1][0] == b'(("" "/")) NIL NIL'
+    assert client.namespace()[1][0] == b'(("" "/")) (("Other Users/" "/")) NIL'
     typ, data = client.enable("UTF8=ACCEPT")
     assert typ == "OK"
     client.logout()

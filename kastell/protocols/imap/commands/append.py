@@ -1,15 +1,19 @@
 """APPEND (RFC 9051 §6.3.12) with APPENDUID (RFC 4315), TRYCREATE, APPENDLIMIT (RFC 7889),
-the UTF8 data extension (RFC 6855 §4) and quota refusal (RFC 9208 OVERQUOTA)."""
+the UTF8 data extension (RFC 6855 §4) and quota refusal (RFC 9208 OVERQUOTA).
+
+Into a shared folder APPEND needs the ``i`` right, and the message keeps only the
+flags the rights allow (RFC 4314 §4); it counts against the owner's quota."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from kastell.protocols.imap.args import list_arg, mailbox_arg, text_arg
-from kastell.protocols.imap.commands.mailboxes import find_folder
 from kastell.protocols.imap.errors import Bad, ImapError, No
 from kastell.protocols.imap.parser import Atom, Command
 from kastell.protocols.imap.responses import parse_date_time
+from kastell.protocols.imap.shared import Located, filter_new_flags, locate
 from kastell.store.errors import ItemTooLarge, QuotaExceeded
 from kastell.store.flags import split_flags
 from kastell.store.model import Appended, NewItem
@@ -52,13 +56,26 @@ def _parse(session: Session, command: Command) -> tuple[str, NewItem]:
     return path, NewItem(source=source, flags=flags, keywords=tuple(keywords), internal_date=when, internal_tz=zone)
 
 
-async def _store(session: Session, folder_id: int, items: list[NewItem]) -> list[Appended]:
-    if session.selected is not None and session.selected.folder.id == folder_id:
+async def _target(session: Session, path: str) -> Located:
+    located = await locate(session, path, code="TRYCREATE")
+    located.require("i", "APPEND")
+    return located
+
+
+def _allowed(located: Located, item: NewItem) -> NewItem:
+    if located.own:
+        return item
+    flags, keywords = filter_new_flags(located.rights, item.flags, item.keywords)
+    return dataclasses.replace(item, flags=flags, keywords=keywords)
+
+
+async def _store(session: Session, located: Located, items: list[NewItem]) -> list[Appended]:
+    if session.selected is not None and session.selected.folder.id == located.folder.id:
         # RFC 9051 §6.3.12: appending to the selected mailbox is followed by EXISTS;
         # do not wait for the change-bus notice to arrive first.
         session.selected.dirty = True
     try:
-        return await session.require_mailbox().append_many(folder_id, items)
+        return await located.mailbox.append_many(located.folder.id, [_allowed(located, i) for i in items])
     except QuotaExceeded:
         raise No("Quota exceeded", "OVERQUOTA") from None
     except ItemTooLarge:
@@ -71,8 +88,8 @@ def _done(appended: Appended) -> str:
 
 async def handle_append(session: Session, command: Command) -> str:
     path, item = _parse(session, command)
-    folder = await find_folder(session, path, code="TRYCREATE")
-    return _done((await _store(session, folder.id, [item]))[0])
+    located = await _target(session, path)
+    return _done((await _store(session, located, [item]))[0])
 
 
 async def handle_appends(session: Session, commands: list[Command]) -> list[tuple[str, ImapError | None]]:
@@ -85,22 +102,22 @@ async def handle_appends(session: Session, commands: list[Command]) -> list[tupl
     own answer.
     """
     results: list[tuple[str, ImapError | None]] = [("", None)] * len(commands)
-    groups: dict[int, list[tuple[int, NewItem]]] = {}
+    groups: dict[int, tuple[Located, list[tuple[int, NewItem]]]] = {}
     for index, command in enumerate(commands):
         try:
             path, item = _parse(session, command)
-            folder = await find_folder(session, path, code="TRYCREATE")
+            located = await _target(session, path)
         except ImapError as exc:
             results[index] = ("", exc)
             continue
-        groups.setdefault(folder.id, []).append((index, item))
-    for folder_id, members in groups.items():
+        groups.setdefault(located.folder.id, (located, []))[1].append((index, item))
+    for located, members in groups.values():
         try:
-            stored = await _store(session, folder_id, [item for _, item in members])
+            stored = await _store(session, located, [item for _, item in members])
         except ImapError:
             for index, item in members:
                 try:
-                    results[index] = (_done((await _store(session, folder_id, [item]))[0]), None)
+                    results[index] = (_done((await _store(session, located, [item]))[0]), None)
                 except ImapError as exc:
                     results[index] = ("", exc)
             continue

@@ -13,6 +13,7 @@ from kastell.protocols.imap.args import astring_arg, text_arg
 from kastell.protocols.imap.errors import Bad, No
 from kastell.protocols.imap.parser import Atom, Command
 from kastell.protocols.imap.responses import quoted, untagged
+from kastell.protocols.imap.shared import PREFIX
 
 if TYPE_CHECKING:
     from kastell.protocols.imap.session import Session
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 _AUTHENTICATED_CAPS = (
     "IMAP4rev2 IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN "
     "SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH SEARCHRES CONDSTORE QRESYNC SORT "
-    "THREAD=REFERENCES THREAD=ORDEREDSUBJECT QUOTA QUOTA=RES-STORAGE UTF8=ACCEPT COMPRESS=DEFLATE"
+    "THREAD=REFERENCES THREAD=ORDEREDSUBJECT QUOTA QUOTA=RES-STORAGE UTF8=ACCEPT COMPRESS=DEFLATE "
+    "ACL RIGHTS=texk METADATA METADATA-SERVER"
 )
 _ENABLEABLE = {"CONDSTORE", "QRESYNC", "UTF8=ACCEPT", "IMAP4REV2"}
 
@@ -155,6 +157,7 @@ async def handle_compress(session: Session, command: Command) -> str:
 
 
 async def handle_namespace(session: Session, command: Command) -> str:
-    # One personal namespace, hierarchy delimiter "/" (the store's own separator).
-    session.send(untagged(b"NAMESPACE ((" + quoted("") + b' "/")) NIL NIL'))
+    # RFC 2342: the personal namespace, and other users' folders shared with the user
+    # (shared.py); hierarchy delimiter "/" (the store's own separator). No public folders.
+    session.send(untagged(b"NAMESPACE ((" + quoted("") + b' "/")) ((' + quoted(PREFIX) + b' "/")) NIL'))
     return "NAMESPACE completed"

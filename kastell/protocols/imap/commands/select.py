@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kastell.protocols.imap.args import atom_arg, list_arg, mailbox_arg, number_arg, text_arg
-from kastell.protocols.imap.commands.mailboxes import find_folder
-from kastell.protocols.imap.errors import Bad
+from kastell.protocols.imap.errors import Bad, No
 from kastell.protocols.imap.parser import Command
 from kastell.protocols.imap.responses import compress_set, flag_list, mailbox_name, ok, untagged
 from kastell.protocols.imap.selected import Selected, claim_recent, parse_set
+from kastell.protocols.imap.shared import locate, read_write
 from kastell.store import search as store_search
 from kastell.store.flags import Flag
 
@@ -49,14 +49,20 @@ async def handle_select(session: Session, command: Command) -> str:
                 raise Bad(f"Unknown SELECT parameter {name[:30]}")
             i += 1
     # A failed SELECT leaves no mailbox selected (RFC 9051 §6.3.2).
-    session.selected = None
+    await session.set_selected(None)
     session.state = AUTHENTICATED
-    folder = await find_folder(session, mailbox_arg(command.args[0], session.utf8))
-    mailbox = session.require_mailbox()
-    uids = await store_search.folder_uids(mailbox, folder.id)
+    located = await locate(session, mailbox_arg(command.args[0], session.utf8))
+    located.require("r", command.name)
+    rights = located.rights
+    # RFC 4314 §5.2: READ-ONLY unless the user may insert, expunge or change some flag.
+    read_only = read_only or not read_write(rights)
+    mailbox = located.mailbox
+    uids = await store_search.folder_uids(mailbox, located.folder.id)
     # Re-read the folder after the UIDs: its counters then cover at least what we list.
-    folder = await mailbox.folder(folder.id)
-    selected = Selected(folder, read_only, uids, folder.content_change, floors=session.recent_floors)
+    folder = await mailbox.folder(located.folder.id)
+    selected = Selected(
+        folder, read_only, uids, folder.content_change, floors=session.recent_floors, mailbox=mailbox, rights=rights
+    )
     selected.recent = claim_recent(session.recent_floors, folder.id, reversed(uids), folder.uidnext, not read_only)
     selected.dirty = True  # absorb anything that raced with the listing at the next sync
     session.send(untagged(f"FLAGS ({SYSTEM_FLAGS} {COMMON_KEYWORDS})"))
@@ -68,18 +74,36 @@ async def handle_select(session: Session, command: Command) -> str:
             first = selected.seq_of(unseen[0][0])
             if first:
                 session.send(ok(f"UNSEEN {first}", "First unseen"))
-    session.send(ok(f"PERMANENTFLAGS ({SYSTEM_FLAGS} {COMMON_KEYWORDS} \\*)", "Flags permitted"))
+    session.send(ok(f"PERMANENTFLAGS ({_permanent_flags(rights, read_only)})", "Flags permitted"))
     session.send(ok(f"UIDVALIDITY {folder.uidvalidity}", "UIDs valid"))
     session.send(ok(f"UIDNEXT {folder.uidnext}", "Predicted next UID"))
     if session.condstore:
         session.send(ok(f"HIGHESTMODSEQ {folder.content_change}", "Highest"))
     if session.rev2:
-        session.send(untagged(b'LIST () "/" ' + mailbox_name(folder.path, True)))
-    session.selected = selected
+        session.send(untagged(b'LIST () "/" ' + mailbox_name(located.name, True)))
+    await session.set_selected(selected)
     session.state = SELECTED
     if qresync is not None and qresync[0] == folder.uidvalidity:
         await _qresync(session, selected, qresync[1], qresync[2])
     return "[READ-ONLY] EXAMINE completed" if read_only else "[READ-WRITE] SELECT completed"
+
+
+def _permanent_flags(rights: str, read_only: bool) -> str:
+    """The flags this user may change here (RFC 4314 §5.1.1: PERMANENTFLAGS reflects the rights)."""
+    if all(r in rights for r in "stw"):
+        return f"{SYSTEM_FLAGS} {COMMON_KEYWORDS} \\*"
+    if read_only:
+        return ""
+    names = []
+    if "w" in rights:
+        names += ["\\Answered", "\\Flagged"]
+    if "t" in rights:
+        names.append("\\Deleted")
+    if "s" in rights:
+        names.append("\\Seen")
+    if "w" in rights:
+        names += ["\\Draft", COMMON_KEYWORDS, "\\*"]
+    return " ".join(names)
 
 
 async def _qresync(session: Session, selected: Selected, since: int, known: str | None) -> None:
@@ -109,7 +133,8 @@ async def handle_close(session: Session, command: Command) -> str:
     from kastell.protocols.imap.session import AUTHENTICATED
 
     selected = session.require_selected()
-    if command.name == "CLOSE" and not selected.read_only:
+    # RFC 4314 §4: without "e" CLOSE closes without expunging, and still says OK.
+    if command.name == "CLOSE" and not selected.read_only and "e" in selected.rights:
         # RFC 9051 §6.4.1: CLOSE expunges silently.
         deleted = await store_search.search(
             session.require_mailbox(), selected.folder.id, store_search.FlagKey(int(Flag.DELETED), True)
@@ -117,7 +142,7 @@ async def handle_close(session: Session, command: Command) -> str:
         uids = [uid for uid, _ in deleted if selected.seq_of(uid)]
         if uids:
             await session.require_mailbox().expunge(selected.folder.id, [(u, u) for u in uids])
-    session.selected = None
+    await session.set_selected(None)
     session.state = AUTHENTICATED
     if command.name == "CLOSE" and session.qresync:
         return "[CLOSED] CLOSE completed"
@@ -126,9 +151,9 @@ async def handle_close(session: Session, command: Command) -> str:
 
 async def handle_expunge(session: Session, command: Command) -> str:
     selected = session.require_selected()
+    if "e" not in selected.rights:
+        raise No("Permission denied: EXPUNGE needs the right 'e'", "NOPERM")
     if selected.read_only:
-        from kastell.protocols.imap.errors import No
-
         raise No("Mailbox is read-only", "READ-ONLY")
     mailbox = session.require_mailbox()
     within = None
