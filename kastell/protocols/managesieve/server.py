@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
-from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from kastell.listeners import ListenSpec
+from kastell.listeners import ListenSpec, StreamListener
 from kastell.protocols.managesieve.parser import NEED_DATA, CommandReader, Malformed
 from kastell.protocols.managesieve.session import Reply, Session, status
 
@@ -29,54 +27,14 @@ READ_SIZE = 65536
 MAX_BAD = 20  # malformed commands in a row before the server hangs up
 
 
-class ManageSieveListener:
-    def __init__(self, app: Kastell, spec: ListenSpec) -> None:
-        self.app = app
-        self.spec = spec
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._stopping = asyncio.Event()
+class ManageSieveListener(StreamListener):
+    IDLE_TIMEOUT = IDLE_TIMEOUT
+    HANDSHAKE_TIMEOUT = HANDSHAKE_TIMEOUT
+    READ_SIZE = READ_SIZE
+    log = log
+    internal_error = status("BYE", "internal error", "TRYLATER")
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._accept,
-            sock=self.spec.sock,
-            ssl=self.spec.tls if self.spec.implicit_tls else None,
-            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.spec.implicit_tls else None,
-        )
-
-    async def stop(self, timeout: float) -> None:
-        if self._server is not None:
-            self._server.close()
-        self._stopping.set()
-        tasks = set(self._tasks)
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=timeout)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=1.0)
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await self._run(reader, writer)
-        except (ConnectionError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError):
-            pass
-        except Exception:
-            log.exception("managesieve: session failed")
-            with suppress(Exception):
-                writer.write(status("BYE", "internal error", "TRYLATER"))
-                await asyncio.wait_for(writer.drain(), 5)
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-            with suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 5)
-
-    async def _run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         config = self.app.settings.config.sieve
         session = Session(
@@ -89,9 +47,9 @@ class ManageSieveListener:
         while True:
             command = commands.next(response=session.sasl_pending)
             if command is NEED_DATA:
-                data = await self._read(reader)
+                data = await self.read(reader)
                 if data is None:
-                    reason = "server shutting down" if self._stopping.is_set() else "idle for too long"
+                    reason = "server shutting down" if self.stopping else "idle for too long"
                     await self._send(writer, Reply(status("BYE", reason)))
                     return
                 if not data:
@@ -124,20 +82,6 @@ class ManageSieveListener:
             await self._send(writer, reply)
             if reply.close:
                 return
-
-    async def _read(self, reader: asyncio.StreamReader) -> bytes | None:
-        if self._stopping.is_set():
-            return None
-        read = asyncio.ensure_future(reader.read(READ_SIZE))
-        stop = asyncio.ensure_future(self._stopping.wait())
-        done, _ = await asyncio.wait({read, stop}, timeout=IDLE_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
-        if read in done:
-            return read.result()
-        read.cancel()
-        with suppress(asyncio.CancelledError):
-            await read
-        return None
 
     async def _send(self, writer: asyncio.StreamWriter, reply: Reply) -> None:
         writer.write(reply.data)

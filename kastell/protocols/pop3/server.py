@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
-from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from kastell.listeners import ListenSpec
+from kastell.listeners import ListenSpec, StreamListener
 from kastell.protocols.pop3.parser import NEED_DATA, TOO_LONG, LineReader
 from kastell.protocols.pop3.session import Reply, Session
 
@@ -41,60 +39,14 @@ HANDSHAKE_TIMEOUT = 30.0
 READ_SIZE = 65536
 
 
-class Pop3Listener:
-    def __init__(self, app: Kastell, spec: ListenSpec) -> None:
-        self.app = app
-        self.spec = spec
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._stopping = asyncio.Event()
-        self._stop_waiter: asyncio.Task[bool] | None = None
+class Pop3Listener(StreamListener):
+    IDLE_TIMEOUT = IDLE_TIMEOUT
+    HANDSHAKE_TIMEOUT = HANDSHAKE_TIMEOUT
+    READ_SIZE = READ_SIZE
+    log = log
+    internal_error = b"-ERR [SYS/TEMP] internal error\r\n"
 
-    async def start(self) -> None:
-        self._stop_waiter = asyncio.create_task(self._stopping.wait())
-        self._server = await asyncio.start_server(
-            self._accept,
-            sock=self.spec.sock,
-            ssl=self.spec.tls if self.spec.implicit_tls else None,
-            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.spec.implicit_tls else None,
-        )
-
-    async def stop(self, timeout: float) -> None:
-        if self._server is not None:
-            self._server.close()
-        self._stopping.set()
-        tasks = set(self._tasks)
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=timeout)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=1.0)
-        if self._stop_waiter is not None:
-            self._stop_waiter.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._stop_waiter
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await self._run(reader, writer)
-        except (ConnectionError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError):
-            pass  # the peer went away or broke TLS: nothing to answer
-        except Exception:
-            log.exception("pop3: session failed")
-            with suppress(Exception):
-                writer.write(b"-ERR [SYS/TEMP] internal error\r\n")
-                await asyncio.wait_for(writer.drain(), 5)
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-            with suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 5)
-
-    async def _run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         session = Session(self.app, peer[0] if peer else None, tls_active=self.spec.implicit_tls)
         lines = LineReader()
@@ -102,9 +54,9 @@ class Pop3Listener:
         while True:
             line = lines.next_line(session.line_limit)
             if line is NEED_DATA:
-                data = await self._read(reader)
+                data = await self.read(reader)
                 if data is None:
-                    reason = "server shutting down" if self._stopping.is_set() else "disconnected for inactivity"
+                    reason = "server shutting down" if self.stopping else "disconnected for inactivity"
                     await self._send(writer, Reply(f"-ERR [SYS/TEMP] {reason}"))
                     return
                 if not data:
@@ -138,22 +90,6 @@ class Pop3Listener:
             pending.clear()
         writer.write(reply.head())
         await writer.start_tls(self.spec.tls, ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
-
-    async def _read(self, reader: asyncio.StreamReader) -> bytes | None:
-        """The next bytes from the peer; b"" at EOF; None when idle too long or stopping."""
-        if self._stopping.is_set():
-            return None
-        assert self._stop_waiter is not None
-        read = asyncio.ensure_future(reader.read(READ_SIZE))
-        done, _ = await asyncio.wait(
-            {read, self._stop_waiter}, timeout=IDLE_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-        )
-        if read in done:
-            return read.result()
-        read.cancel()
-        with suppress(asyncio.CancelledError):
-            await read
-        return None
 
     async def _send(self, writer: asyncio.StreamWriter, reply: Reply) -> None:
         writer.write(reply.head())
