@@ -11,6 +11,7 @@ import pytest
 from sievelib.managesieve import Client
 
 from kastell import sieve
+from kastell.ops.sessions import registry
 from tests.mail.mailenv import PASSWORD, MailEnv, Sink, in_thread
 
 pytestmark = pytest.mark.anyio
@@ -133,6 +134,8 @@ async def test_raw_protocol_details(rules_env: tuple[MailEnv, Sink]) -> None:
         out["missing"] = raw.send(b'GETSCRIPT "nope"\r\n')
         out["quota"] = raw.send(b'HAVESPACE "big" 999999999\r\n')
         out["capability"] = raw.send(b"CAPABILITY\r\n")
+        live = [s for s in registry(env.app).snapshot() if s.protocol == "managesieve"]
+        out["live"] = [f"{s.user} {s.commands}".encode() for s in live]
         out["unauth"] = raw.send(b"UNAUTHENTICATE\r\n")
         out["after"] = raw.send(b"LISTSCRIPTS\r\n")
         out["logout"] = raw.send(b"LOGOUT\r\n")
@@ -152,6 +155,7 @@ async def test_raw_protocol_details(rules_env: tuple[MailEnv, Sink]) -> None:
     assert out["missing"][-1].startswith(b"NO (NONEXISTENT)")
     assert out["quota"][-1].startswith(b"NO (QUOTA/MAXSIZE)")
     assert b'"OWNER" "alice@example.test"' in b"".join(out["capability"])
+    assert out["live"] == [b"alice@example.test 8"]  # the admin's live-session view sees it, logged in
     assert out["unauth"][-1].startswith(b"OK")
     assert out["after"][-1].startswith(b"NO")
     assert out["logout"][-1].startswith(b"OK")

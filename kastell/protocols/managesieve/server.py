@@ -36,11 +36,17 @@ class ManageSieveListener(StreamListener):
 
     async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
-        config = self.app.settings.config.sieve
         session = Session(
             self.app, peer[0] if peer else None,
             tls_active=self.spec.implicit_tls, tls_available=self.spec.tls is not None,
         )  # fmt: skip
+        try:
+            await self._serve(session, reader, writer)
+        finally:
+            session.live.close()
+
+    async def _serve(self, session: Session, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        config = self.app.settings.config.sieve
         commands = CommandReader(max_literal=max(config.max_script_size * 2, 65536))
         await self._send(writer, session.greeting())
         bad = 0

@@ -13,12 +13,14 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kastell import sieve
 from kastell.directory.errors import AuthFailed, AuthThrottled
 from kastell.listeners import plaintext_auth_allowed
+from kastell.ops.sessions import open_session
 from kastell.protocols.managesieve.parser import Command, literal, quoted
 from kastell.rules import scripts
 from kastell.rules.scripts import ScriptError, ScriptStore, check_name, check_syntax
@@ -66,6 +68,7 @@ class Session:
         self.account: Account | None = None
         self.scripts: ScriptStore | None = None
         self.sasl_pending = False
+        self.live = open_session(app, "managesieve", peer_ip)  # the admin's live view and the metrics
 
     # ------------------------------------------------------------------ capability
 
@@ -99,13 +102,21 @@ class Session:
     # --------------------------------------------------------------------- dispatch
 
     async def handle(self, command: Command) -> Reply:
+        started = time.perf_counter()
+        reply = await self._dispatch(command)
+        verb = command.name if command.name in _KNOWN else ("AUTHENTICATE" if not command.name else "other")
+        last = reply.data.rstrip(b"\r\n").rpartition(b"\n")[2]
+        outcome = "no" if last.startswith(b"NO") else "bye" if last.startswith(b"BYE") else "ok"
+        self.live.command(verb, outcome, time.perf_counter() - started)
+        return reply
+
+    async def _dispatch(self, command: Command) -> Reply:
         if self.sasl_pending:
             self.sasl_pending = False
             return await self._sasl_response(command)
         handler = (_ANY | (_AUTHENTICATED if self.account else _NOT_AUTHENTICATED)).get(command.name)
         if handler is None:
-            known = command.name in _ANY or command.name in _AUTHENTICATED or command.name in _NOT_AUTHENTICATED
-            return no("not allowed in this state" if known else "unknown command")
+            return no("not allowed in this state" if command.name in _KNOWN else "unknown command")
         try:
             return await handler(self, command.args)
         except _BadArgs as exc:
@@ -171,6 +182,7 @@ class Session:
             return no("authentication failed")
         self.account = account
         self.scripts = scripts.for_account(self.app, account.org_id, account.id)
+        self.live.authenticated(account.address, account.org_id)
         return ok("Logged in")
 
     # ------------------------------------------------------------ authenticated
@@ -183,6 +195,7 @@ class Session:
         _count(args, 0)
         self.account = None
         self.scripts = None
+        self.live.user = self.live.org_id = None
         return ok()
 
     async def _havespace(self, args: tuple[str | int, ...]) -> Reply:
@@ -297,3 +310,4 @@ _AUTHENTICATED = {
     "DELETESCRIPT": Session._deletescript,
     "RENAMESCRIPT": Session._renamescript,
 }
+_KNOWN = frozenset(_ANY) | frozenset(_NOT_AUTHENTICATED) | frozenset(_AUTHENTICATED)
