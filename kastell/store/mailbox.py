@@ -11,10 +11,13 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    and_,
     bindparam,
     delete,
     func,
@@ -43,6 +46,7 @@ from kastell.store.model import (
     FlagChange,
     Item,
     NewItem,
+    Tombstone,
 )
 from kastell.store.scope import (
     _F,
@@ -61,7 +65,59 @@ from kastell.store.scope import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    """What a listing of messages needs of an item (IMAP FETCH, sync): lighter than ``Item``.
+
+    No address lists, subject or preview: building those for every row is what
+    made FETCH of flags over a 250,000-message folder slow.
+    """
+
+    uid: int
+    flags: int
+    keywords: tuple[str, ...]
+    change_num: int
+    size: int
+    internal_date: int
+    internal_tz: int
+    blob_id: str
+    structure: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FolderChanges:
+    """What changed in one folder after a change number (:meth:`Mailbox.folder_changes`)."""
+
+    since: int
+    last_change: int
+    items: list[ItemRow]  # ascending change number
+    removed: list[Tombstone]  # ascending change number
+
+
+_ROW_COLUMNS = (
+    _I.uid, _I.flags, _I.keywords, _I.change_num, _I.size, _I.internal_date, _I.internal_tz, _I.blob_id
+)  # fmt: skip
+
+
+def _row(r: Any, structure: bytes | None = None) -> ItemRow:
+    kw = r[2]
+    return ItemRow(r[0], r[1], tuple(kw.split()) if kw else (), r[3], r[4], r[5], r[6], r[7], structure)
+
+
 class Mailbox(FolderOps):
+    # ------------------------------------------------------------------ for store.search
+
+    def folder_filter(self, folder_id: int) -> ColumnElement[bool]:
+        """The condition on ``items`` that every query of this folder carries (tenancy, folder).
+
+        For the store's own query builders (store/search.py); protocols never see SQL.
+        """
+        return and_(self._item_scope(), _I.folder_id == folder_id)
+
+    def reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A read snapshot of this mailbox's database (store/search.py)."""
+        return self._db.read()
+
     # -------------------------------------------------------------------- items
 
     async def append(self, folder_id: int, item: NewItem) -> Appended:
@@ -181,6 +237,39 @@ class Mailbox(FolderOps):
                 return
             after = rows[-1].uid
 
+    async def iter_rows(
+        self,
+        folder_id: int,
+        uids: UidRanges | None = None,
+        *,
+        with_structure: bool = False,
+        changed_since: int | None = None,
+        page: int = 2000,
+    ) -> AsyncIterator[ItemRow]:
+        """Lean rows of a folder's items in UID order, a page per query (never the whole folder).
+
+        ``changed_since``: only items whose change number is above it (CONDSTORE).
+        """
+        cols = [*_ROW_COLUMNS, _I.structure] if with_structure else list(_ROW_COLUMNS)
+        where = [self._item_scope(), _I.folder_id == folder_id, uid_clause(_I.uid, uids)]
+        if changed_since is not None:
+            where.append(_I.change_num > changed_since)
+        after = 0
+        while True:
+            async with self._db.read() as conn:
+                rows = (
+                    await conn.execute(select(*cols).where(*where, _I.uid > after).order_by(_I.uid).limit(page))
+                ).all()
+            if with_structure:
+                for r in rows:
+                    yield _row(r, r[8])
+            else:
+                for r in rows:
+                    yield _row(r)
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+
     async def item(self, item_id: int, *, with_structure: bool = True) -> Item:
         cols = [*_ITEM_COLUMNS, _I.structure] if with_structure else _ITEM_COLUMNS
         async with self._db.read() as conn:
@@ -262,8 +351,8 @@ class Mailbox(FolderOps):
         self._publish(change, [row.folder_id])
         return change
 
-    async def source(self, item: Item) -> bytes:
-        """The byte-exact source of an item obtained from this mailbox."""
+    async def source(self, item: Item | ItemRow) -> bytes:
+        """The byte-exact source of an item or row obtained from this mailbox."""
         return await self._store.blobs.get(item.blob_id)
 
     async def props(self, item_id: int) -> dict[str, Any]:
@@ -535,6 +624,40 @@ class Mailbox(FolderOps):
         return [(row.uid, first_uid + n) for n, row in enumerate(rows)]
 
     # ------------------------------------------------------------------ changes
+
+    async def folder_changes(self, since: int, folder_id: int, *, limit: int = 10000) -> FolderChanges:
+        """What changed in one folder after ``since``, as lean rows (IMAP's untagged updates).
+
+        The folder view of :meth:`changes_since` (items moved out are in ``removed``),
+        without building full ``Item`` values: a session that just stored flags
+        on 5,000 messages reads them all back here. ``limit`` bounds each list as there.
+        """
+        T = s.tombstones.c
+        async with self._db.read() as conn:
+            last = await self._last_change(conn)
+            items = (
+                await conn.execute(
+                    select(*_ROW_COLUMNS)
+                    .where(self._item_scope(), _I.folder_id == folder_id, _I.change_num > since)
+                    .order_by(_I.change_num)
+                    .limit(limit)
+                )
+            ).all()
+            tombs = (
+                await conn.execute(
+                    select(s.tombstones)
+                    .where(
+                        T.org_id == self.org_id,
+                        T.mailbox_id == self.id,
+                        T.folder_id == folder_id,
+                        T.change_num > since,
+                        T.kind == "item",
+                    )
+                    .order_by(T.change_num)
+                    .limit(limit)
+                )
+            ).all()
+        return FolderChanges(since, last, [_row(r) for r in items], [_tomb(t) for t in tombs])
 
     async def changes_since(self, since: int, folder_id: int | None = None, *, limit: int = 10000) -> Changes:
         """What changed after change number ``since`` (in one folder, or the whole mailbox).

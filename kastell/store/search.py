@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
@@ -40,6 +40,7 @@ from kastell.formats.mime.charsets import header_str
 from kastell.formats.mime.encoded_words import decode_words
 from kastell.store import fulltext
 from kastell.store.fulltext import ids_clause
+from kastell.store.mailbox import _ROW_COLUMNS, _row
 from kastell.store.scope import UidRanges, uid_clause
 
 if TYPE_CHECKING:
@@ -49,7 +50,6 @@ __all__ = [
     "All",
     "And",
     "DateKey",
-    "FetchRow",
     "FlagKey",
     "HeaderKey",
     "Key",
@@ -64,8 +64,6 @@ __all__ = [
     "UidKey",
     "base_subject",
     "folder_uids",
-    "iter_fetch_rows",
-    "read_source",
     "search",
     "sort",
     "thread_rows",
@@ -247,10 +245,6 @@ def _source_leaves(key: Key, out: list[Key]) -> list[Key]:
     return out
 
 
-def _scope(mailbox: Mailbox, folder_id: int) -> ColumnElement[bool]:
-    return and_(_I.org_id == mailbox.org_id, _I.mailbox_id == mailbox.id, _I.folder_id == folder_id)
-
-
 async def folder_uids(mailbox: Mailbox, folder_id: int) -> array[int]:
     """Every UID of the folder, ascending, as a compact array (SELECT of a 250k folder).
 
@@ -258,76 +252,13 @@ async def folder_uids(mailbox: Mailbox, folder_id: int) -> array[int]:
     ``aggregate_strings``) instead of a row per message: building 250,000 row
     objects costs more than the query itself.
     """
-    async with mailbox._db.read() as conn:
+    async with mailbox.reading() as conn:
         text = await conn.scalar(
-            select(func.aggregate_strings(func.cast(_I.uid, String), ",")).where(_scope(mailbox, folder_id))
+            select(func.aggregate_strings(func.cast(_I.uid, String), ",")).where(mailbox.folder_filter(folder_id))
         )
     out: array[int] = array("I", map(int, text.split(","))) if text else array("I")
     # The aggregate's order is the scan's, not guaranteed: sort (cheap on an array).
     return array("I", sorted(out))
-
-
-@dataclass(frozen=True, slots=True)
-class FetchRow:
-    """What IMAP FETCH needs of an item: lighter than ``model.Item`` (no address lists)."""
-
-    uid: int
-    flags: int
-    keywords: tuple[str, ...]
-    change_num: int
-    size: int
-    internal_date: int
-    internal_tz: int
-    blob_id: str
-    structure: bytes | None
-
-
-_FETCH_COLUMNS = (
-    _I.uid, _I.flags, _I.keywords, _I.change_num, _I.size, _I.internal_date, _I.internal_tz, _I.blob_id
-)  # fmt: skip
-
-
-async def iter_fetch_rows(
-    mailbox: Mailbox, folder_id: int, within: UidRanges | None, *, with_structure: bool, page: int = 2000
-) -> AsyncIterator[FetchRow]:
-    """Items of the folder in UID order, a page per query (a 250k FETCH never sits in memory).
-
-    ``Mailbox.iter_items`` builds full ``Item`` values; FETCH of flags and
-    envelopes over a large folder is dominated by that, hence this lean listing.
-    """
-    columns = [*_FETCH_COLUMNS, _I.structure] if with_structure else list(_FETCH_COLUMNS)
-    after = 0
-    while True:
-        async with mailbox._db.read() as conn:
-            rows = (
-                await conn.execute(
-                    select(*columns)
-                    .where(_scope(mailbox, folder_id), _I.uid > after, uid_clause(_I.uid, within))
-                    .order_by(_I.uid)
-                    .limit(page)
-                )
-            ).all()
-        for r in rows:
-            kw = r[2]
-            yield FetchRow(
-                r[0],
-                r[1],
-                tuple(kw.split()) if kw else (),
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                r[8] if with_structure else None,
-            )
-        if len(rows) < page:
-            return
-        after = rows[-1][0]
-
-
-async def read_source(mailbox: Mailbox, row: FetchRow) -> bytes:
-    """The stored bytes of a listed item."""
-    return await mailbox._store.blobs.get(row.blob_id)
 
 
 async def search(
@@ -338,11 +269,11 @@ async def search(
     ``within`` restricts the search to UID ranges (the protocol's view of the folder);
     ``limit`` returns only the first matches (e.g. the first unseen message).
     """
-    async with mailbox._db.read() as conn:
+    async with mailbox.reading() as conn:
         resolved = await _resolve_sources(conn, mailbox, folder_id, key, within)
         stmt = (
             select(_I.uid, _I.change_num)
-            .where(_scope(mailbox, folder_id), uid_clause(_I.uid, within), _compile(key, resolved))
+            .where(mailbox.folder_filter(folder_id), uid_clause(_I.uid, within), _compile(key, resolved))
             .order_by(_I.uid)
             .limit(limit)
         )
@@ -364,13 +295,13 @@ async def _resolve_sources(
         # The index holds subject, names, addresses and the text parts; TEXT matches
         # other header fields only without it (reading every source is what the index avoids).
         # A condition inside the one SEARCH statement, not a list of ids.
-        resolved[id(text_leaf)] = await fulltext.match_clause(conn, [_scope(mailbox, folder_id)], text_leaf.value)
+        resolved[id(text_leaf)] = await fulltext.match_clause(conn, [mailbox.folder_filter(folder_id)], text_leaf.value)
     if scan:
         hits: dict[int, set[int]] = {id(leaf): set() for leaf in scan}
         # Only the items the other keys leave are read (the relaxed query is a superset).
-        base = [_scope(mailbox, folder_id), uid_clause(_I.uid, within), _relaxed(key, True)]
-        for r in (await conn.execute(select(_I.id, _I.blob_id, _I.structure).where(*base))).all():
-            raw = await mailbox._store.blobs.get(r.blob_id)
+        base = [mailbox.folder_filter(folder_id), uid_clause(_I.uid, within), _relaxed(key, True)]
+        for r in (await conn.execute(select(_I.id, *_ROW_COLUMNS, _I.structure).where(*base))).all():
+            raw = await mailbox.source(_row(r[1:], r.structure))
             parsed = _parsed(raw, r.structure)
             for leaf in scan:
                 if _source_match(leaf, raw, parsed):
@@ -463,13 +394,13 @@ async def sort(
     within: UidRanges | None = None,
 ) -> list[int]:
     """UIDs matching ``key`` in the order of ``order`` (``(criterion, reverse)`` pairs); ties by uid."""
-    async with mailbox._db.read() as conn:
+    async with mailbox.reading() as conn:
         resolved = await _resolve_sources(conn, mailbox, folder_id, key, within)
         rows = list(
             await conn.execute(
                 select(
                     _I.uid, _I.internal_date, _I.sent_date, _I.size, _I.subject, _I.from_addr, _I.to_addrs, _I.cc_addrs
-                ).where(_scope(mailbox, folder_id), uid_clause(_I.uid, within), _compile(key, resolved))
+                ).where(mailbox.folder_filter(folder_id), uid_clause(_I.uid, within), _compile(key, resolved))
             )
         )
     rows.sort(key=lambda r: r.uid)
@@ -504,12 +435,12 @@ async def thread_rows(
     mailbox: Mailbox, folder_id: int, key: Key, *, within: UidRanges | None = None
 ) -> list[ThreadRow]:
     """What THREAD (RFC 5256) needs of the matching items, ascending by uid."""
-    async with mailbox._db.read() as conn:
+    async with mailbox.reading() as conn:
         resolved = await _resolve_sources(conn, mailbox, folder_id, key, within)
         rows = (
             await conn.execute(
                 select(_I.uid, _I.message_id, _I.in_reply_to, _I.refs, _I.subject, _I.sent_date, _I.internal_date)
-                .where(_scope(mailbox, folder_id), uid_clause(_I.uid, within), _compile(key, resolved))
+                .where(mailbox.folder_filter(folder_id), uid_clause(_I.uid, within), _compile(key, resolved))
                 .order_by(_I.uid)
             )
         ).all()

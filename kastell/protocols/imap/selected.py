@@ -125,7 +125,7 @@ class Selected:
         if self.dirty:
             self.dirty = False
             while True:
-                changes = await mailbox.changes_since(self.modseq, self.folder.id)
+                changes = await mailbox.folder_changes(self.modseq, self.folder.id)
                 top = self.max_uid()
                 new_uids: list[int] = []
                 for tomb in changes.removed:
