@@ -19,9 +19,11 @@ n - 2 trigrams, which matches exactly where the query occurs as a substring.
 * SQLite: an FTS5 table with the ``trigram`` tokenizer over ``item_text``
   (external content). Indexing is deferred (migration 0006): a row is written
   with ``indexed = 0`` and :func:`index_pending`, run by the server in the
-  background, moves batches of them into ``item_fts``; the delete trigger only
-  touches rows that reached it. A search reads the index for indexed rows and
-  scans the (few) pending rows of the folder in Python. Its
+  background, moves batches of them into ``item_fts``. Deletes are deferred too
+  (migration 0010: FTS5 re-tokenises a row to delete it): the delete trigger
+  queues rows that reached the index in ``item_fts_gone``, and the indexer
+  removes them before it adds rows. A search reads the index for indexed rows
+  (minus queued deletes) and scans the (few) pending rows of the folder in Python. Its
   tokenizer folds case with Unicode rules, so "ÜBER" finds "über". Queries
   under 3 characters have no trigram; they scan the folder's rows with
   ``instr`` over every upper/lower-case spelling of the query (at most 4 for 2
@@ -47,8 +49,10 @@ from collections.abc import Collection, Mapping, Sequence
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    and_,
     bindparam,
     column,
+    delete,
     exists,
     false,
     func,
@@ -81,6 +85,8 @@ _I = s.items.c
 _T = s.item_text.c
 # The FTS5 table of migration 0002 (SQLite only, so not in schema.py's metadata).
 _FTS = table("item_fts", column("rowid", Integer))
+# Rows deleted from item_text that are still in item_fts (migration 0010, SQLite only).
+_GONE = table("item_fts_gone", column("id", Integer), column("item_id", Integer), column("text"))
 
 
 def message_text(source: bytes, parsed: mime.ParsedMessage, limit: int = TEXT_LIMIT) -> str:
@@ -198,7 +204,12 @@ async def match_clause(conn: AsyncConnection, scope: Sequence[ColumnElement[bool
     # A quoted FTS5 string is one phrase of consecutive trigrams: the substring
     # itself. Inside it only '"' is special, and it is escaped by doubling.
     phrase = '"' + query.replace('"', '""') + '"'
-    indexed = _I.id.in_(select(_FTS.c.rowid).where(literal_column("item_fts").op("MATCH")(phrase)))
+    indexed = and_(
+        _I.id.in_(select(_FTS.c.rowid).where(literal_column("item_fts").op("MATCH")(phrase))),
+        # A deleted row stays in item_fts until the indexer gets to it; its id may
+        # already belong to a new (pending) item, whose text is not that row's.
+        _I.id.not_in(select(_GONE.c.item_id)),
+    )
     pending = await _search_pending(conn, scope, query)
     return or_(indexed, ids_clause(pending)) if pending else indexed
 
@@ -233,14 +244,28 @@ async def _search_pending(conn: AsyncConnection, scope: Sequence[ColumnElement[b
 
 
 async def index_pending(db: Database, batch: int = 200) -> int:
-    """Move up to ``batch`` pending rows into item_fts (SQLite); the number indexed.
+    """Bring item_fts up to date by up to ``batch`` rows (SQLite); the number of rows done.
 
-    One short write transaction per batch, so deliveries are never held up for
-    long; the server's indexer calls this until it returns less than ``batch``.
+    Deleted rows leave first (they are queued in item_fts_gone by the delete
+    trigger of migration 0010), then pending rows enter: an id freed by a
+    delete can be taken by a new item, and its new text must not reach the
+    index before the old text has left it. One short write transaction per
+    batch, so deliveries are never held up for long; the server's indexer calls
+    this until it returns less than ``batch``.
     """
     if db.dialect != "sqlite":
         return 0
     async with db.write() as conn:
+        gone = (
+            await conn.execute(select(_GONE.c.id, _GONE.c.item_id, _GONE.c.text).order_by(_GONE.c.id).limit(batch))
+        ).all()
+        if gone:
+            await conn.execute(
+                text("INSERT INTO item_fts(item_fts, rowid, text) VALUES ('delete', :item_id, :text)"),
+                [{"item_id": row.item_id, "text": row.text} for row in gone],
+            )
+            await conn.execute(delete(_GONE).where(_GONE.c.id <= gone[-1].id))
+            return len(gone)
         rows = (await conn.execute(select(_T.item_id, _T.text).where(_T.indexed == false()).limit(batch))).all()
         if not rows:
             return 0
