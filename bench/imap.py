@@ -8,7 +8,11 @@ server, then times SELECT, FETCH 1:* (FLAGS UID RFC822.SIZE ENVELOPE), FETCH
 EXPUNGE of half, and prints each time and the ratio Kastell/Dovecot. Kastell
 runs as ``kastell serve`` in its own process, as Dovecot does. ``--big N``
 also times SELECT and FETCH FLAGS on an N-message folder (Kastell only; the
-messages are stored directly through the store to save time).
+messages are stored directly through the store to save time). Before SEARCH,
+the bench waits until Kastell's background full-text indexer has caught up
+(a server that has been running has indexed its mail by then) and says how
+long it waited. ``--workdir`` puts both servers' data under one directory
+(default: the system's temporary directory).
 Only ratios measured in the same run mean anything (see /work/shared/peers/README.md).
 """
 
@@ -22,6 +26,7 @@ import os
 import random
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -90,7 +95,9 @@ class Kastell:
         run("domain", "add", "example.org")
         run("user", "add", "alice@example.org", "--password-stdin", stdin="secret\n")
         listen = []
-        for service in ("smtp", "submission", "submissions", "lmtp", "imaps", "pop3", "pop3s", "http", "https"):
+        for service in (
+            "smtp", "submission", "submissions", "lmtp", "imaps", "pop3", "pop3s", "http", "https", "managesieve"
+        ):  # fmt: skip
             listen += ["--listen", f"{service}=off"]
         self.log = (root / "kastell.log").open("wb")
         self.proc = subprocess.Popen(
@@ -123,6 +130,17 @@ class Kastell:
         c.login("alice@example.org", "secret")
         return c
 
+    def wait_indexed(self) -> float:
+        """Wait until the background indexer has no pending rows; the seconds waited."""
+        started = time.perf_counter()
+        db = sqlite3.connect(self.data / "kastell.db")
+        try:
+            while db.execute("SELECT count(*) FROM item_text WHERE indexed = 0").fetchone()[0]:
+                time.sleep(0.1)
+        finally:
+            db.close()
+        return time.perf_counter() - started
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
@@ -130,7 +148,7 @@ class Kastell:
 
 class Dovecot:
     def __init__(self, root: Path) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="bench-dovecot-"))
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-dovecot-", dir=root))
         self.dir.chmod(0o755)
         self.port = free_port()
         subprocess.run(
@@ -145,6 +163,9 @@ class Dovecot:
     def stop(self) -> None:
         subprocess.run(["sh", str(PEER), "stop", str(self.dir)], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+NOTES: list[str] = []
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -173,8 +194,12 @@ def append_all(client: imaplib.IMAP4, messages: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
-def run_suite(name: str, client: imaplib.IMAP4, messages: list[bytes]) -> dict[str, float]:
+def run_suite(
+    name: str, client: imaplib.IMAP4, messages: list[bytes], settle: Callable[[], float] | None = None
+) -> dict[str, float]:
     results = {"APPEND": append_all(client, messages)}
+    if settle is not None:
+        NOTES.append(f"{name}: timed after its full-text indexer caught up (waited {settle():.1f} s after APPEND)")
     results["SELECT"] = timed(lambda: client.select("INBOX"))
     results["FETCH ENVELOPE"] = timed(lambda: client.fetch("1:*", "(FLAGS UID RFC822.SIZE ENVELOPE)"))
     results["FETCH BODYSTRUCTURE"] = timed(lambda: client.fetch("1:*", "(BODYSTRUCTURE)"))
@@ -232,14 +257,18 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--no-dovecot", action="store_true")
     parser.add_argument("--big", type=int, default=0, help="also a folder of this many messages (Kastell only)")
+    parser.add_argument("--workdir", type=Path, default=None, help="where the servers keep their data")
     args = parser.parse_args()
     rng = random.Random(42)
     messages = [make_message(i, rng) for i in range(args.messages)]
     print(f"{len(messages)} messages, {sum(map(len, messages)) / 1e6:.1f} MB", file=sys.stderr)
-    root = Path(tempfile.mkdtemp(prefix="bench-imap-"))
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="bench-imap-", dir=args.workdir))
+    root.chmod(0o755)  # Dovecot's directory inside must be reachable for its users
     kastell = Kastell(root)
     try:
-        ours = run_suite("kastell", kastell.client(), messages)
+        ours = run_suite("kastell", kastell.client(), messages, kastell.wait_indexed)
         theirs: dict[str, float] = {}
         if not args.no_dovecot and PEER.exists() and shutil.which("dovecot"):
             dovecot = Dovecot(root)
@@ -258,6 +287,8 @@ def main() -> None:
         print(f"{op:28} {ours_s:10.3f} {theirs_s if theirs_s is not None else float('nan'):10.3f} {ratio}")
     for op, seconds in big.items():
         print(f"{op:28} {seconds:10.3f}")
+    for note in NOTES:
+        print(note)
 
 
 if __name__ == "__main__":
