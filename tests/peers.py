@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,143 @@ def postgres() -> Iterator[PostgresCluster]:
         _missing(f"cannot start PostgreSQL: {exc.stderr.decode(errors='replace')[-300:]}")
     yield cluster
     cluster.stop()
+
+
+# ---------------------------------------------------------------------- OpenLDAP
+
+SLAPD = Path("/usr/sbin/slapd")
+LDAP_SCHEMA = Path("/etc/ldap/schema")
+LDAP_SUFFIX = "dc=kastell,dc=test"
+LDAP_ROOT_DN = "cn=admin," + LDAP_SUFFIX
+LDAP_ROOT_PASSWORD = "root-ldap-secret"
+
+
+class Slapd:
+    """A private OpenLDAP server (slapd, mdb backend) on a free loopback port.
+
+    ``url``; ``root_dn``/``root_password`` bind with every right; ``new_tree()``
+    gives each test its own ``ou=...`` subtree so that tests sharing the
+    session's server never see each other's entries.
+    """
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="kastell-ldap-"))
+        self.port = _free_port()
+        self.url = f"ldap://127.0.0.1:{self.port}"
+        self.suffix = LDAP_SUFFIX
+        self.root_dn = LDAP_ROOT_DN
+        self.root_password = LDAP_ROOT_PASSWORD
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._counter = 0
+
+    def start(self) -> None:
+        (self.root / "db").mkdir()
+        conf = self.root / "slapd.conf"
+        schemas = "".join(f"include {LDAP_SCHEMA / name}.schema\n" for name in ("core", "cosine", "inetorgperson", "nis"))
+        conf.write_text(
+            schemas
+            + f"pidfile {self.root / 'slapd.pid'}\nargsfile {self.root / 'slapd.args'}\n"
+            "modulepath /usr/lib/ldap\nmoduleload back_mdb\n"
+            # Users bind with their own password but nobody reads it; the rest is readable after a bind.
+            "access to attrs=userPassword by self write by anonymous auth by * none\n"
+            "access to * by users read by * none\n"
+            f'database mdb\nmaxsize 67108864\nsuffix "{self.suffix}"\nrootdn "{self.root_dn}"\n'
+            f"rootpw {self.root_password}\ndirectory {self.root / 'db'}\n"
+        )
+        seed = self.root / "seed.ldif"
+        seed.write_text(f"dn: {self.suffix}\nobjectClass: dcObject\nobjectClass: organization\ndc: kastell\no: Kastell tests\n")
+        subprocess.run([str(SLAPD.parent / "slapadd"), "-f", str(conf), "-l", str(seed)], check=True, capture_output=True)
+        # -d 0: stay in the foreground (a child we can kill), logging nothing.
+        self.proc = subprocess.Popen(
+            [str(SLAPD), "-f", str(conf), "-h", self.url + "/", "-d", "0"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("slapd exited: " + (self.proc.stderr.read() if self.proc.stderr else b"").decode(errors="replace")[-300:])
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("slapd did not start listening")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def admin(self) -> Any:
+        """An ldap3 connection bound as the root DN (for tests that change the tree)."""
+        from kastell.directory.ldap.client import ldap3_module
+
+        ldap3 = ldap3_module()
+
+        server = ldap3.Server(self.url, connect_timeout=5)
+        return ldap3.Connection(
+            server, self.root_dn, self.root_password, auto_bind=True, receive_timeout=10, raise_exceptions=True
+        )
+
+    def new_tree(self) -> str:
+        """A fresh ``ou=tN`` under the suffix with ``ou=people`` and ``ou=groups`` in it; its DN."""
+        self._counter += 1
+        base = f"ou=t{self._counter},{self.suffix}"
+        conn = self.admin()
+        try:
+            conn.add(base, ["organizationalUnit"], {"ou": f"t{self._counter}"})
+            conn.add(f"ou=people,{base}", ["organizationalUnit"], {"ou": "people"})
+            conn.add(f"ou=groups,{base}", ["organizationalUnit"], {"ou": "groups"})
+        finally:
+            conn.unbind()
+        return base
+
+    def add_person(self, base: str, uid: str, mail: str, cn: str, password: str) -> str:
+        """An inetOrgPerson ``uid=...,ou=people,<base>``; its DN."""
+        dn = f"uid={uid},ou=people,{base}"
+        conn = self.admin()
+        try:
+            conn.add(
+                dn,
+                ["inetOrgPerson"],
+                {"uid": uid, "cn": cn, "sn": cn.split()[-1], "mail": mail, "userPassword": password},
+            )
+        finally:
+            conn.unbind()
+        return dn
+
+    def add_group(self, base: str, cn: str, members: list[str]) -> str:
+        """A groupOfNames ``cn=...,ou=groups,<base>`` with member DNs; its DN."""
+        dn = f"cn={cn},ou=groups,{base}"
+        conn = self.admin()
+        try:
+            conn.add(dn, ["groupOfNames"], {"cn": cn, "member": members})
+        finally:
+            conn.unbind()
+        return dn
+
+
+@pytest.fixture(scope="session")
+def slapd() -> Iterator[Slapd]:
+    if not SLAPD.exists():
+        _missing("OpenLDAP is not installed (apt-get install slapd ldap-utils)")
+    try:
+        from kastell.directory.ldap.client import ldap3_module
+
+        ldap3_module()
+    except ImportError:
+        _missing("ldap3 is not installed (pip install .)")
+    server = Slapd()
+    try:
+        server.start()
+    except (subprocess.CalledProcessError, RuntimeError) as exc:
+        detail = exc.stderr.decode(errors="replace")[-300:] if isinstance(exc, subprocess.CalledProcessError) else str(exc)
+        server.stop()
+        _missing(f"cannot start slapd: {detail}")
+    yield server
+    server.stop()

@@ -477,3 +477,59 @@ server_metadata = Table(
     Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("value", LargeBinary, nullable=False),
 )
+
+# ------------------------------------------------------------------------ LDAP / Active Directory
+
+# One LDAP source per organisation (kastell.directory.ldap): where its users and
+# groups come from, and whom logins of those users are passed through to. The
+# service account's password is encrypted with the installation key ``ldap.key``
+# (AES-GCM, never stored in clear); ``sync_interval`` 0 means manual sync only.
+ldap_sources = Table(
+    "ldap_sources",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, unique=True),
+    Column("url", String(1024), nullable=False),  # ldap://host[:port] or ldaps://host[:port]
+    Column("starttls", Boolean, nullable=False, server_default="0"),
+    Column("ca_cert", Text, nullable=True),  # PEM of the CA to trust (default: the system's)
+    Column("bind_dn", String(1024), nullable=False, server_default=""),
+    Column("bind_password", Text, nullable=False, server_default=""),  # base64 nonce+AES-GCM ciphertext
+    Column("base_dn", String(1024), nullable=False),
+    Column("user_filter", String(1024), nullable=False),
+    Column("mail_attr", String(64), nullable=False),
+    Column("name_attr", String(64), nullable=False),
+    Column("id_attr", String(64), nullable=False),  # entryUUID (OpenLDAP), objectGUID (AD)
+    Column("group_base", String(1024), nullable=True),  # NULL: the base DN
+    Column("group_filter", String(1024), nullable=True),  # NULL: groups are not synced
+    Column("member_attr", String(64), nullable=False),
+    Column("sync_interval", Integer, nullable=False, server_default="0"),  # seconds, 0 = manual
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    Column("last_sync", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+)
+
+# Accounts that came from an LDAP source: their entry (DN, immutable external id).
+# An account linked here logs in by a bind to the directory, never with a local hash.
+ldap_accounts = Table(
+    "ldap_accounts",
+    metadata,
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", ID, ForeignKey("ldap_sources.id", ondelete="CASCADE"), nullable=False),
+    Column("dn", String(1024), nullable=False),
+    Column("external_id", String(255), nullable=False),
+    # The sync suspended it (its entry went away); the sync reactivates only these.
+    Column("suspended_by_sync", Boolean, nullable=False, server_default="0"),
+    UniqueConstraint("source_id", "external_id"),
+)
+
+ldap_groups = Table(
+    "ldap_groups",
+    metadata,
+    Column("group_id", ID, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", ID, ForeignKey("ldap_sources.id", ondelete="CASCADE"), nullable=False),
+    Column("dn", String(1024), nullable=False),
+    Column("external_id", String(255), nullable=False),
+    UniqueConstraint("source_id", "external_id"),
+)
