@@ -23,6 +23,13 @@ launder an address that is guessing at other accounts).
 
 Protocols may ``await delay_failure()`` before answering a failure, which
 slows down a single connection's guessing and costs the server nothing.
+
+Accounts that came from an organisation's LDAP directory (``kastell.directory.ldap``)
+are checked by a bind to that directory as the account's DN with the given
+password, instead of against a local hash; everything around it (throttling,
+status, permissions, the uniform failure) is the same. An empty password never
+reaches the directory (a bind without one is "unauthenticated" and may succeed,
+RFC 4513 §5.1.2), and an unreachable directory is a failure ("ldap-unavailable").
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import asyncio
 import ipaddress
 import logging
 
+from kastell.directory import ldap
 from kastell.directory.addresses import normalise_address
 from kastell.directory.errors import AuthFailed, AuthThrottled, InvalidAddress
 from kastell.directory.passwords import MAX_PASSWORD
@@ -137,18 +145,31 @@ class Authenticator:
         password = password[: MAX_PASSWORD + 1]
         record = await self.directory.login_record(address)
         account, password_hash = record if record is not None else (None, None)
-        if account is None or password_hash is None:
+        from_ldap = None if account is None else await self._ldap_verdict(account, password)
+        if from_ldap is not None:
+            if not from_ldap or too_long:
+                raise AuthFailed("bad-password")
+        elif account is None or password_hash is None:
             await passwords.verify_dummy(password)
             raise AuthFailed("unknown-user" if account is None else "no-password")
-        if not await passwords.verify(password_hash, password) or too_long:
+        elif not await passwords.verify(password_hash, password) or too_long:
             raise AuthFailed("bad-password")
+        assert account is not None  # every branch above without an account raised
         if account.status != "active":
             raise AuthFailed(account.status)
         if not account.permissions & needed:
             raise AuthFailed("not-permitted")
-        if passwords.needs_rehash(password_hash):
+        if from_ldap is None and password_hash is not None and passwords.needs_rehash(password_hash):
             await self._rehash(account, password_hash, password)
         return account
+
+    async def _ldap_verdict(self, account: Account, password: str) -> bool | None:
+        """None for a local account; for an LDAP one, whether its directory accepts the password."""
+        try:
+            return await ldap.verify_password(self.directory.db, account.id, password)
+        except ldap.LdapError as exc:
+            log.warning("LDAP login of %s: %s", account.address, exc)
+            raise AuthFailed("ldap-unavailable") from None
 
     async def _rehash(self, account: Account, old_hash: str, password: str) -> None:
         try:
