@@ -32,6 +32,7 @@ import uvicorn
 
 from kastell.app import Kastell
 from kastell.config import SERVICES, Settings
+from kastell.directory import ldap
 from kastell.listeners import Listener, ListenFunction, ListenSpec
 from kastell.mail.transport import run_queue
 from kastell.store import fulltext
@@ -108,6 +109,7 @@ class Server:
             self._workers.append(asyncio.create_task(self._collect_blobs(), name="blob-gc"))
             self._workers.append(asyncio.create_task(self._index_text(), name="fulltext-indexer"))
             self._workers.append(asyncio.create_task(run_queue(self.app), name="mail-queue"))
+            self._workers.append(asyncio.create_task(ldap.run_worker(self.app), name="ldap-sync"))
         except BaseException:
             await self.stop()
             raise
