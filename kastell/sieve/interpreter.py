@@ -15,6 +15,8 @@ variants do not; a second fileinto into the same mailbox, a second redirect
 to the same address, ``fileinto "INBOX"`` next to ``keep`` collapse into
 one action; reject/ereject conflict with keep, fileinto, redirect and
 vacation (RFC 5429 §2.1); vacation runs at most once (RFC 5230 §4.7).
+``fileinto`` names INBOX "INBOX" whatever the case the script used (RFC 3501
+§5.1), so that the delivery code never creates a second, lower-case inbox.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import email.utils
 import hashlib
 import logging
 import re
+import string
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 
 from .actions import Action, Discard, Envelope, Environment, FileInto, Keep, Redirect, Reject, Result, Vacation
@@ -59,6 +62,8 @@ _VAR_REF = re.compile(r"\$\{([^{}]*)\}")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NUM = re.compile(r"[0-9]+\Z")
 _FLAG_BAD = re.compile(r'[\x00-\x20\x7f(){%*"\]]')
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 _SYSTEM_FLAGS = {f.lower(): f for f in ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")}
 
 
@@ -101,7 +106,14 @@ class _Run:
         self.actions: list[Action] = []
         self.implicit_keep = True
         self.explicit_keep = False  # a keep in the current top-level script
+        # The imap4flags internal variable: one for the whole sequence (Pigeonhole
+        # keeps it in the result), so a script starts with the flags the previous
+        # one left.  ``flags_active`` turns on when a script requiring imap4flags
+        # starts; from then on every keep/fileinto without :flags carries the
+        # internal flags, also in scripts that do not require imap4flags
+        # (Pigeonhole's implicit flags side effect on every store action).
         self.flags: list[str] = []
+        self.flags_active = False
         self.globals: dict[str, str] = {}
         self.match_vars: list[str] = []
         self.redirects = 0
@@ -218,15 +230,15 @@ class _Run:
             raise SieveRuntimeError(f"total number of actions exceeds the limit of {MAX_ACTIONS}")
         self.actions.append(action)
 
-    def current_flags(self, scope: _Scope) -> tuple[str, ...] | None:
-        if not scope.has("imap4flags") or not self.flags:
+    def current_flags(self) -> tuple[str, ...] | None:
+        if not self.flags_active or not self.flags:
             return None
         return tuple(self.flags)
 
     def explicit_flags(self, node: Node, scope: _Scope) -> tuple[str, ...] | None:
         given = node.tag_strings(":flags")
         if given is None:
-            return self.current_flags(scope)
+            return self.current_flags()
         flags = _normalize_flags(self.expand_list(given, scope))
         return tuple(flags) or None
 
@@ -251,6 +263,8 @@ class _Run:
             mailbox = self.expand(node.string(0), scope)
             if not mailbox or any(ord(c) < 32 for c in mailbox):
                 raise SieveRuntimeError(f"invalid mailbox name {mailbox!r}")
+            if mailbox.upper() == "INBOX":  # RFC 3501 §5.1: INBOX is case-insensitive
+                mailbox = "INBOX"
             copy = ":copy" in node.tags
             self.add_action(FileInto(mailbox, self.explicit_flags(node, scope), copy, ":create" in node.tags))
             if mailbox.upper() == "INBOX" and not copy:
@@ -289,15 +303,17 @@ class _Run:
     def set_command(self, node: Node, scope: _Scope) -> None:
         value = self.expand(node.string(1), scope)
         tags = node.tags
-        # RFC 5229 §4.1: modifiers apply by precedence, highest first.
+        # RFC 5229 §4.1: modifiers apply by precedence, highest first.  The
+        # case modifiers change only the ASCII letters (§4.1.3): "élan" stays
+        # "élan" under :upperfirst, "ß" never becomes "SS".
         if ":lower" in tags:
-            value = value.lower()
+            value = value.translate(_ASCII_LOWER)
         if ":upper" in tags:
-            value = value.upper()
+            value = value.translate(_ASCII_UPPER)
         if ":lowerfirst" in tags:
-            value = value[:1].lower() + value[1:]
+            value = value[:1].translate(_ASCII_LOWER) + value[1:]
         if ":upperfirst" in tags:
-            value = value[:1].upper() + value[1:]
+            value = value[:1].translate(_ASCII_UPPER) + value[1:]
         if ":quotewildcard" in tags:
             value = re.sub(r"([*?\\])", r"\\\1", value)
         if ":quoteregex" in tags:
@@ -401,6 +417,7 @@ class _Run:
             self.include_cache[key] = script
         self.included_once.add(key)
         self.include_stack.append(key)
+        self.flags_active |= "imap4flags" in script.requires
         try:
             await self.run_block(script.commands, _Scope(script))
         except _Return:
@@ -698,11 +715,16 @@ def _date_part(moment: datetime, part: str) -> str:
     raise AssertionError(part)  # pragma: no cover
 
 
-def _has_inbox_store(actions: list[Action]) -> bool:
-    return any(
-        isinstance(a, Keep) or (isinstance(a, FileInto) and a.mailbox.upper() == "INBOX")
-        for a in actions
-    )
+def _is_inbox_store(action: Action) -> bool:
+    return isinstance(action, Keep) or (isinstance(action, FileInto) and action.mailbox.upper() == "INBOX")
+
+
+def _add_flags(action: Action, flags: tuple[str, ...] | None) -> Action:
+    """``action`` (an INBOX store) with ``flags`` added to its own."""
+    if not flags or not isinstance(action, Keep | FileInto):
+        return action
+    united = tuple(_normalize_flags([*(action.flags or ()), *flags]))
+    return replace(action, flags=united)
 
 
 async def evaluate_sequence(
@@ -725,7 +747,14 @@ async def evaluate_sequence(
     script runs only while the message is still kept (implicit keep not
     cancelled, or an explicit keep executed).  ``stop`` ends only the
     current script.  On a runtime error the actions of the failing script
-    are dropped, the error is reported and the implicit keep applies."""
+    are dropped, the error is reported and the implicit keep applies.
+
+    As in Pigeonhole, the imap4flags internal variable is shared: a script
+    starts with the flags the previous one left, and once a script requiring
+    imap4flags has run, keep/fileinto without ``:flags`` carry the flags in
+    every later script too.  When the last script's implicit keep is still in
+    force after an explicit INBOX store in an earlier script, the message is
+    stored once: that store gets the implicit keep's flags added."""
     if now is None:
         now = datetime.now(UTC)
     elif now.tzinfo is None:
@@ -735,11 +764,14 @@ async def evaluate_sequence(
         vacation_min_period, vacation_max_period,
     )  # fmt: skip
     run = _Run(message, envelope, environment, options)
+    script_start = 0  # index in run.actions where the current script's actions begin
     try:
         for script in scripts:
             snapshot = (list(run.actions), list(run.duplicate_marks), run.redirects, run.vacation_done, run.rejected)
+            script_start = len(run.actions)
             run.implicit_keep = True
             run.explicit_keep = False
+            run.flags_active |= "imap4flags" in script.requires
             scope = _Scope(script)
             try:
                 await run.run_block(script.commands, scope)
@@ -757,8 +789,15 @@ async def evaluate_sequence(
         _log.exception("Sieve interpreter failed")
         return Result([Keep(implicit=True)], [], [f"internal error: {exc!r}"])
     actions = run.actions
-    if run.implicit_keep and not _has_inbox_store(actions):
-        actions.append(Keep(tuple(run.flags) or None, implicit=True))
+    if run.implicit_keep:
+        flags = run.current_flags()
+        earlier = next((i for i in range(script_start) if _is_inbox_store(actions[i])), None)
+        if earlier is not None:
+            # The last script's implicit keep after an explicit keep in an earlier
+            # script: Pigeonhole stores one INBOX copy carrying both sets of flags.
+            actions[earlier] = _add_flags(actions[earlier], flags)
+        elif not any(_is_inbox_store(a) for a in actions):
+            actions.append(Keep(flags, implicit=True))
     return Result(actions, run.duplicate_marks, [])
 
 

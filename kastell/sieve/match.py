@@ -5,6 +5,13 @@
 only (so captures can be sliced from the unfolded string: folding never
 changes a length), ``i;ascii-numeric`` compares the leading decimal digits
 and treats a string without them as positive infinity.
+
+Both i;octet and i;ascii-casemap operate on octets (RFC 4790 §9.3, §9.2), so
+for ``:matches`` a "?" is one octet of the UTF-8 form, not one character
+(RFC 5228 §2.7.1: the comparator defines the unit): "R?sum?" does not match
+"Résumé".  The other match types give the same answers on code points as on
+UTF-8 octets (UTF-8 keeps code point order and never matches inside a
+character), so only ``:matches`` works on bytes.
 """
 
 from __future__ import annotations
@@ -53,14 +60,15 @@ def relate(cmp: int, relation: str) -> bool:
     }[relation]
 
 
-def _glob_tokens(pattern: str) -> list[str]:
-    """Split a :matches pattern into "*", "?" and literal characters."""
-    out: list[str] = []
+def _glob_tokens(pattern: bytes) -> list[bytes]:
+    """Split a :matches pattern into "*", "?" and literal octets ("\\x" is
+    a literal x)."""
+    out: list[bytes] = []
     i = 0
     while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            out.append("\\" + pattern[i + 1])
+        c = pattern[i : i + 1]
+        if c == b"\\" and i + 1 < len(pattern):
+            out.append(pattern[i : i + 2])
             i += 2
             continue
         out.append(c)
@@ -68,17 +76,17 @@ def _glob_tokens(pattern: str) -> list[str]:
     return out
 
 
-def glob_matches(value: str, pattern: str) -> bool:
+def glob_matches(value: bytes, pattern: bytes) -> bool:
     """Linear-time wildcard match (the classic star-backtracking loop):
     decides :matches without the exponential worst case of a regex."""
     toks = _glob_tokens(pattern)
     v = t = 0
     star_t, star_v = -1, 0
     while v < len(value):
-        if t < len(toks) and toks[t] != "*" and (toks[t] == "?" or toks[t][-1] == value[v]):
+        if t < len(toks) and toks[t] != b"*" and (toks[t] == b"?" or toks[t][-1] == value[v]):
             v += 1
             t += 1
-        elif t < len(toks) and toks[t] == "*":
+        elif t < len(toks) and toks[t] == b"*":
             star_t, star_v = t, v
             t += 1
         elif star_t >= 0:
@@ -87,22 +95,48 @@ def glob_matches(value: str, pattern: str) -> bool:
             t = star_t + 1
         else:
             return False
-    while t < len(toks) and toks[t] == "*":
+    while t < len(toks) and toks[t] == b"*":
         t += 1
     return t == len(toks)
 
 
 @lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
+def _glob_regex(pattern: bytes) -> re.Pattern[bytes]:
     parts = []
     for tok in _glob_tokens(pattern):
-        if tok == "*":
-            parts.append("(.*?)")
-        elif tok == "?":
-            parts.append("(.)")
+        if tok == b"*":
+            parts.append(b"(.*?)")
+        elif tok == b"?":
+            parts.append(b"(.)")
         else:
-            parts.append(re.escape(tok[-1]))
-    return re.compile("".join(parts), re.DOTALL)
+            parts.append(re.escape(tok[-1:]))
+    return re.compile(b"".join(parts), re.DOTALL)
+
+
+def _octets(value: str) -> bytes:
+    # surrogatepass: a lone surrogate (from ${unicode:...} or a bad header)
+    # must not turn a match into a crash.
+    return value.encode("utf-8", "surrogatepass")
+
+
+def _text(value: bytes) -> str:
+    # A "?" capture may hold half of a multi-octet character; such octets
+    # become U+FFFD so that the variable still holds valid text.
+    return value.decode("utf-8", "replace")
+
+
+def _glob(comparator: str, value: str, key: str) -> tuple[bool, list[str] | None]:
+    """:matches on the UTF-8 octets (see the module docstring)."""
+    ov = _octets(value)
+    fv, fk = ov, _octets(key)
+    if comparator == "i;ascii-casemap":
+        fv, fk = fv.lower(), fk.lower()  # bytes.lower() folds ASCII letters only
+    if not glob_matches(fv, fk):
+        return False, None
+    m = _glob_regex(fk).fullmatch(fv)
+    if m is None:  # cannot happen; keep the linear answer
+        return True, [value]
+    return True, [value] + [_text(ov[s:e]) for s, e in (m.span(i) for i in range(1, (m.lastindex or 0) + 1))]
 
 
 def match_one(match: str, comparator: str, relation: str | None, value: str, key: str) -> tuple[bool, list[str] | None]:
@@ -116,13 +150,7 @@ def match_one(match: str, comparator: str, relation: str | None, value: str, key
         assert relation is not None
         return relate(compare(comparator, value, key), relation), None
     if match == ":matches":
-        fv, fk = fold(comparator, value), fold(comparator, key)
-        if not glob_matches(fv, fk):
-            return False, None
-        m = _glob_regex(fk).fullmatch(fv)
-        if m is None:  # cannot happen; keep the linear answer
-            return True, [value]
-        return True, [value] + [value[s:e] for s, e in (m.span(i) for i in range(1, (m.lastindex or 0) + 1))]
+        return _glob(comparator, value, key)
     if match == ":regex":
         try:
             rx = compile_regex(key, comparator)

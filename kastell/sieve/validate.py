@@ -94,6 +94,13 @@ _ENVELOPE_PARTS = frozenset({"from", "to", "auth"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ZONE = re.compile(r"[+-][0-9]{4}\Z")
 _VARIABLE_REF = "${"
+_REFERENCE = re.compile(r"\$\{([^{}]*)\}")
+# RFC 5229 §3: variable-ref = "${" [namespace] variable-name "}",
+# namespace = identifier "." *(variable-name "."); group 1 is the namespace's
+# first component, group 2 the sub-namespaces, group 3 the variable name.
+_NAMESPACED = re.compile(
+    r"([A-Za-z_][A-Za-z0-9_]*)\.((?:(?:[0-9]+|[A-Za-z_][A-Za-z0-9_]*)\.)*)([0-9]+|[A-Za-z_][A-Za-z0-9_]*)\Z"
+)
 
 S, SL, N = "string", "string-list", "number"
 
@@ -295,9 +302,32 @@ class _Validator:
         values = arg.value
         if self.has("encoded-character"):
             values = [decode_encoded(v, arg.line, arg.column) for v in values]
+        if self.has("variables"):
+            for value in values:
+                self.check_namespaces(value, arg.line, arg.column)
         if not arg.is_list:
             return values[0]
         return values
+
+    def check_namespaces(self, value: str, line: int, column: int) -> None:
+        """RFC 5229 §3: "References to namespaces without a prior require
+        statement for the relevant extension MUST cause an error."  Every
+        reference is in the script text (substitution is one pass, so a
+        value never forms a new reference), so this is checked here, at
+        upload.  The only namespace is "global." of include (RFC 6609 §3.5),
+        which has no sub-namespaces."""
+        if "${" not in value:
+            return
+        for m in _REFERENCE.finditer(value):
+            ref = _NAMESPACED.match(m.group(1))
+            if ref is None:
+                continue  # no namespace, or not a reference at all (left as text)
+            namespace = ref.group(1).lower()
+            if namespace == "global" and self.has("include"):
+                if ref.group(2) or not _IDENTIFIER.match(ref.group(3)):
+                    raise _err(line, column, f"invalid variable name {m.group(1)!r} in the 'global' namespace")
+                continue
+            raise _err(line, column, f"reference {m.group(0)!r} to the unknown namespace '{ref.group(1)}'")
 
     def constant(self, value: str) -> bool:
         """True when ``value`` cannot change at run time."""

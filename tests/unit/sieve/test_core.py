@@ -158,6 +158,41 @@ def test_matches_wildcards() -> None:
     ]
 
 
+def test_matches_question_mark_is_one_octet() -> None:
+    # RFC 5228 §2.7.1 with RFC 4790 §9.2/§9.3: i;ascii-casemap and i;octet work on octets, so "?"
+    # is one octet of the UTF-8 form: é (two octets) needs "??".
+    msg = message(Subject="=?utf-8?q?R=C3=A9sum=C3=A9_de_la_r=C3=A9union?=")
+    for comparator in ("i;ascii-casemap", "i;octet"):
+        one = f'if header :matches :comparator "{comparator}" "subject" "R?sum? *" {{ discard; }}'
+        assert run(one, msg).actions == [Keep(implicit=True)]
+        two = f'if header :matches :comparator "{comparator}" "subject" "R??sum?? *" {{ discard; }}'
+        assert run(two, msg).actions == [Discard()]
+    # "*" still matches whole characters, and the captures are text again
+    script = """require ["variables", "fileinto"];
+        if header :matches "subject" "R*sum* de *" { fileinto "${1}|${2}|${3}"; }"""
+    assert run(script, msg).actions == [FileInto("é|é|la réunion")]
+    # a "?" capture that holds half a character comes back as U+FFFD, never as a broken string
+    script = """require ["variables", "fileinto"];
+        if header :matches "subject" "R?*" { fileinto "${1}${2}"; }"""
+    assert run(script, msg).actions == [FileInto("\ufffd\ufffdsumé de la réunion")]
+    # ASCII case folding still applies under i;ascii-casemap only
+    assert run('if header :matches "subject" "r??SUM?? *" { discard; }', msg).actions == [Discard()]
+    octet = 'if header :matches :comparator "i;octet" "subject" "r??SUM?? *" { discard; }'
+    assert run(octet, msg).actions == [Keep(implicit=True)]
+
+
+def test_fileinto_inbox_is_canonical() -> None:
+    # RFC 3501 §5.1: INBOX is case-insensitive; the result always names it "INBOX", so that
+    # delivery never creates a separate "inbox" folder, and it collapses with keep.
+    script = """require ["fileinto", "imap4flags"];
+        fileinto "inbox";
+        keep :flags "\\\\Seen";
+        fileinto :flags "\\\\Flagged" "Sub.Folder";"""
+    assert run(script).actions == [FileInto("INBOX", ("\\Seen",)), FileInto("Sub.Folder", ("\\Flagged",))]
+    assert run('require "fileinto"; fileinto "InBoX";').actions == [FileInto("INBOX")]
+    assert run('require "fileinto"; fileinto "inbox.sub";').actions == [FileInto("inbox.sub")]
+
+
 def test_address_parts_and_malformed() -> None:
     msg = message(From='"Doe, John" <John.Doe+lists@Example.COM>', To="undisclosed-recipients:;")
     assert run('if address :localpart :is "from" "john.doe+lists" { discard; }', msg).actions == [Discard()]

@@ -32,6 +32,19 @@ def test_rfc5229_set_and_modifiers() -> None:
     ]
 
 
+def test_rfc5229_case_modifiers_change_only_ascii() -> None:
+    # RFC 5229 §4.1.3: :lower/:upper/:lowerfirst/:upperfirst change only A-Z and a-z.
+    script = """require ["variables", "fileinto"];
+        set :upperfirst "w" "élan";
+        set :upper "u" "straße ök";
+        set :lower "l" "ÀÉÎ AbC";
+        set :lowerfirst "f" "Ärger";
+        set :upperfirst :lower "m" "ÉCOLE Étoile";
+        set :length "n" "straße";
+        fileinto "${w}|${u}|${l}|${f}|${m}|${n}";"""
+    assert _fileinto(run(script)) == ["élan|STRAßE öK|ÀÉÎ abc|Ärger|École Étoile|6"]
+
+
 def test_rfc5229_match_variables() -> None:
     script = """require ["fileinto", "variables"];
         if header :matches "List-ID" "*<*@*" {
@@ -225,6 +238,43 @@ def test_rfc5173_examples() -> None:
         Keep(implicit=True)
     ]
     assert run('require "body"; if body :raw :contains "Z=FCrich" { discard; }', MULTIPART).actions == [Discard()]
+
+
+FORWARDED = (
+    b"From: uma@example.com\r\nTo: bob@example.com\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="fw"\r\n\r\n'
+    b"This is the preamble.\r\n"
+    b"--fw\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n"
+    b"--fw\r\nContent-Type: message/rfc822\r\n\r\n"
+    b"Message-ID: <inner@example.com>\r\nSubject: Quarterly\r\nContent-Type: text/plain\r\n\r\n"
+    b"The inner invoice.\r\n"
+    b"--fw--\r\n"
+    b"trailing epilogue words\r\n"
+)
+
+
+def test_rfc5173_content_multipart_and_message() -> None:
+    # §5.3: a matching multipart is searched in its prologue and epilogue only, a matching
+    # message/rfc822 in the nested message's header only; the search still descends into both.
+    def hits(content: str, key: str) -> bool:
+        script = f'require "body"; if body :content "{content}" :contains "{key}" {{ discard; }}'
+        return run(script, FORWARDED).actions == [Discard()]
+
+    assert hits("multipart", "preamble") and hits("multipart", "epilogue words")
+    assert not hits("multipart", "See below") and not hits("multipart", "--fw")
+    assert hits("message/rfc822", "inner@example.com") and hits("message/rfc822", "Subject: Quarterly")
+    assert not hits("message/rfc822", "inner invoice")
+    assert hits("text/plain", "inner invoice") and not hits("text/plain", "inner@example.com")
+    assert hits("", "preamble") and hits("", "inner@example.com") and hits("", "inner invoice")
+    # a multipart without a closing delimiter has a prologue but no epilogue
+    unclosed = FORWARDED.split(b"--fw--")[0]
+    assert run('require "body"; if body :content "multipart" :contains "preamble" { discard; }', unclosed).actions == [
+        Discard()
+    ]
+    # :text is unchanged: text parts only
+    assert run('require "body"; if body :text :contains "preamble" { discard; }', FORWARDED).actions == [
+        Keep(implicit=True)
+    ]
 
 
 # -- mailbox (RFC 5490), copy, fileinto :create -----------------------------------
@@ -437,3 +487,37 @@ def test_sequence() -> None:
     # an error in a later script keeps the earlier scripts' actions and the message
     result = run_sequence(['require "copy"; redirect :copy "a@example.net";', 'require "reject"; keep; reject "x";'])
     assert result.actions == [Redirect("a@example.net", copy=True), Keep(implicit=True)] and result.errors
+
+
+def test_sequence_shares_imap4flags() -> None:
+    # Pigeonhole keeps one internal flags variable for the sequence: the next script starts with the
+    # flags the previous one left, and once a script used imap4flags, keep/fileinto in later
+    # scripts (even without imap4flags) carry the flags.
+    before = 'require ["fileinto", "copy", "imap4flags"]; fileinto :copy "Audit"; addflag "audited";'
+    assert run_sequence([before, 'require "fileinto"; fileinto "Other";']).actions == [
+        FileInto("Audit", copy=True),
+        FileInto("Other", flags=("audited",)),
+    ]
+    assert run_sequence([before, 'require "imap4flags"; if hasflag "audited" { addflag "seen-it"; }']).actions == [
+        FileInto("Audit", copy=True),
+        Keep(flags=("audited", "seen-it"), implicit=True),
+    ]
+    # the later script's implicit keep after an earlier explicit keep: one INBOX store carrying both
+    # scripts' flags
+    after = 'require ["imap4flags", "copy"]; addflag "after"; redirect :copy "archive@example.org";'
+    assert run_sequence([before, "keep;", after]).actions == [
+        FileInto("Audit", copy=True),
+        Keep(flags=("audited", "after")),
+        Redirect("archive@example.org", copy=True),
+    ]
+    result = run_sequence([before, 'require ["imap4flags"]; keep :flags "";', after])
+    assert result.actions == [
+        FileInto("Audit", copy=True),
+        Keep(flags=("audited", "after")),
+        Redirect("archive@example.org", copy=True),
+    ]
+    # without imap4flags anywhere nothing carries flags
+    assert run_sequence(['require ["fileinto", "copy"]; fileinto :copy "A";', "keep;"]).actions == [
+        FileInto("A", copy=True),
+        Keep(),
+    ]

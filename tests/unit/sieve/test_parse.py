@@ -151,6 +151,27 @@ def test_syntax_errors(script: str, line: int, fragment: str) -> None:
     assert str(info.value) == f"line {line}: {info.value.reason}"
 
 
+def test_unknown_namespace_is_an_error() -> None:
+    # RFC 5229 §3: "References to namespaces without a prior require statement for the relevant
+    # extension MUST cause an error" - found when the script is uploaded.
+    for script, line in [
+        ('require ["variables", "fileinto"];\nfileinto "ns-${unknown.ns}";', 2),
+        ('require "variables";\nif string :is "${a}" "x" { keep; }\nset "x" "${Env.Name}";', 3),
+        ('require "variables";\nset "x" "${global.name}";', 2),  # global. needs "include"
+        ('require "variables";\nset "x" "text:${a.b.c}";', 2),
+        ('require ["variables", "encoded-character"];\nset "x" "${hex:24}{x.y}";', 2),
+    ]:
+        with pytest.raises(SieveSyntaxError, match="unknown namespace") as info:
+            parse(script)
+        assert info.value.line == line
+    with pytest.raises(SieveSyntaxError, match="in the 'global' namespace"):
+        parse('require ["variables", "include"];\nset "x" "${global.a.b}";')
+    # not references: no "variables", not a namespace, invalid names (left as text)
+    parse('require "fileinto";\nfileinto "${unknown.ns}";')
+    parse('require ["variables", "include"];\nset "x" "${global.name}${GLOBAL.other}";')
+    parse('require "variables";\nset "x" "${.a}${a.}${1.a}${a.b!}${a b.c}";')
+
+
 def test_nesting_and_size_limits() -> None:
     deep = "if true {" * 70 + "keep;" + "}" * 70
     with pytest.raises(SieveSyntaxError, match="nested too deeply"):
