@@ -79,9 +79,15 @@ def kastell_outcome(result: Any) -> Outcome:
         elif isinstance(action, sieve.Vacation):
             verdict = "suppressed" if action.suppressed is not None else f"reply to {action.reply_to}"
             outcome.actions.append(
-                ("vacation", verdict, action.seconds, action.subject, action.from_address,
-                 None if _KASTELL_DEFAULT_HANDLE.fullmatch(action.handle) else action.handle,
-                 action.reason.strip())
+                (
+                    "vacation",
+                    verdict,
+                    action.seconds,
+                    action.subject,
+                    action.from_address,
+                    None if _KASTELL_DEFAULT_HANDLE.fullmatch(action.handle) else action.handle,
+                    action.reason.strip(),
+                )
             )
         else:
             raise AssertionError(f"unknown Kastell action {action!r}")

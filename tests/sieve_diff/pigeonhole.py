@@ -147,8 +147,16 @@ class SieveTest:
         self.config = root / "dovecot.conf"
         self.config.write_text(
             _CONFIG.format(
-                root=root, uid=self.uid, gid=self.gid, vacation_min=vacation_min, vacation_max=vacation_max,
-                user_email=USER_EMAIL, spam_header=SPAM_HEADER, spam_max=SPAM_MAX, virus_header=VIRUS_HEADER, virus_max=VIRUS_MAX,
+                root=root,
+                uid=self.uid,
+                gid=self.gid,
+                vacation_min=vacation_min,
+                vacation_max=vacation_max,
+                user_email=USER_EMAIL,
+                spam_header=SPAM_HEADER,
+                spam_max=SPAM_MAX,
+                virus_header=VIRUS_HEADER,
+                virus_max=VIRUS_MAX,
             )
         )
         _maildir(root / "mail")
@@ -171,11 +179,15 @@ class SieveTest:
         # here and starting sieve-test with that environment halves the cost of every case.
         proc = subprocess.run(
             [DOVECONF, "-f", f"service={SIEVE_TEST}", "-c", str(self.config), "-m", "mail", "-e", "/usr/bin/env", "-0"],
-            capture_output=True, env={**os.environ, "HOME": str(self.root)}, timeout=30,
+            capture_output=True,
+            env={**os.environ, "HOME": str(self.root)},
+            timeout=30,
         )
         if proc.returncode != 0 or b"DOVECONF_ENV=1" not in proc.stdout:
             raise PigeonholeError(f"doveconf failed: {proc.stderr.decode(errors='replace')}")
-        pairs = (item.split("=", 1) for item in proc.stdout.decode("utf-8", errors="replace").split("\0") if "=" in item)
+        pairs = (
+            item.split("=", 1) for item in proc.stdout.decode("utf-8", errors="replace").split("\0") if "=" in item
+        )
         return dict(pairs)
 
     def _chown(self) -> None:
@@ -204,8 +216,13 @@ class SieveTest:
         self, args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [SIEVE_TEST, "-c", str(self.config), "-C", *args], cwd=cwd,
-            capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=30,
+            [SIEVE_TEST, "-c", str(self.config), "-C", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=30,
             env=env or self._env,
         )
 
@@ -363,8 +380,15 @@ def parse_result(stdout: str) -> tuple[Outcome, list[int]]:
                     i += 1
                 vacations.append(len(outcome.actions))
                 outcome.actions.append(
-                    ("vacation", None, int(fields["seconds"]), fields.get("subject"), fields.get("from"),
-                     fields.get("handle"), "\n".join(body).strip())
+                    (
+                        "vacation",
+                        None,
+                        int(fields["seconds"]),
+                        fields.get("subject"),
+                        fields.get("from"),
+                        fields.get("handle"),
+                        "\n".join(body).strip(),
+                    )
                 )
             else:
                 raise PigeonholeError(f"unknown action line {line!r}")

@@ -74,8 +74,11 @@ KNOWN_DIFFERENCES |= {
     # To: undisclosed-recipients:; is an empty group. Pigeonhole matches the group text as if it
     # were an (invalid) address; RFC 5228 §5.1: the address test "never acts on group names".
     "49-address-odd/13-odd-headers": "Pigeonhole deviates: address test matches an empty group's name",
-    **{f"100-matches-question/{m.stem}": "Pigeonhole deviates: '?' in :matches matches more than one character"
-       for m in MESSAGES if m.stem not in _NO_QUESTION_BUG},
+    **{
+        f"100-matches-question/{m.stem}": "Pigeonhole deviates: '?' in :matches matches more than one character"
+        for m in MESSAGES
+        if m.stem not in _NO_QUESTION_BUG
+    },
 }
 
 # 2. Pigeonhole deviates; Kastell is right since its fixes (these were "both deviate" before).
@@ -102,21 +105,51 @@ KNOWN_DIFFERENCES["60-invalid-unterminated-string/-"] = "line of an unterminated
 _AWAY = "I'm out of the office until April."
 RFC_ONLY: list[tuple[str, str, str, str, Outcome]] = [
     # RFC 5230 §4.5 / RFC 3834 §2: never reply to the null reverse-path.
-    ("scripts/34-vacation-basic.sieve", "10-bounce.eml", "", "bob@example.net",
-     Outcome(actions=[("vacation", "suppressed", 3 * 86400, None, None, None, _AWAY), ("implicit-keep", ())])),
-    ("scripts/34-vacation-basic.sieve", "01-plain.eml", "", "bob@example.net",
-     Outcome(actions=[("vacation", "suppressed", 3 * 86400, None, None, None, _AWAY), ("implicit-keep", ())])),
+    (
+        "scripts/34-vacation-basic.sieve",
+        "10-bounce.eml",
+        "",
+        "bob@example.net",
+        Outcome(actions=[("vacation", "suppressed", 3 * 86400, None, None, None, _AWAY), ("implicit-keep", ())]),
+    ),
+    (
+        "scripts/34-vacation-basic.sieve",
+        "01-plain.eml",
+        "",
+        "bob@example.net",
+        Outcome(actions=[("vacation", "suppressed", 3 * 86400, None, None, None, _AWAY), ("implicit-keep", ())]),
+    ),
     # RFC 5228 §5.4: the null reverse-path is compared as the empty string.
-    ("scripts/63-envelope-null.sieve", "10-bounce.eml", "", "bob@example.net",
-     Outcome(actions=[("store", "NullSender", (), False, False)])),
+    (
+        "scripts/63-envelope-null.sieve",
+        "10-bounce.eml",
+        "",
+        "bob@example.net",
+        Outcome(actions=[("store", "NullSender", (), False, False)]),
+    ),
     # RFC 5429 §2.1: ereject.
-    ("rfc-only/ereject.sieve", "14-spam.eml", "deals@spammer.example", "bob@example.net",
-     Outcome(actions=[("ereject", "No thanks.")])),
-    ("rfc-only/ereject.sieve", "01-plain.eml", "alice@example.com", "bob@example.net",
-     Outcome(actions=[("implicit-keep", ())])),
+    (
+        "rfc-only/ereject.sieve",
+        "14-spam.eml",
+        "deals@spammer.example",
+        "bob@example.net",
+        Outcome(actions=[("ereject", "No thanks.")]),
+    ),
+    (
+        "rfc-only/ereject.sieve",
+        "01-plain.eml",
+        "alice@example.com",
+        "bob@example.net",
+        Outcome(actions=[("implicit-keep", ())]),
+    ),
     # RFC 5429 §2.1: ereject is incompatible with keep: a runtime error, so the implicit keep.
-    ("rfc-only/ereject-keep-conflict.sieve", "01-plain.eml", "alice@example.com", "bob@example.net",
-     Outcome(actions=[("implicit-keep", ())], error="runtime")),
+    (
+        "rfc-only/ereject-keep-conflict.sieve",
+        "01-plain.eml",
+        "alice@example.com",
+        "bob@example.net",
+        Outcome(actions=[("implicit-keep", ())], error="runtime"),
+    ),
 ]
 
 
@@ -163,9 +196,15 @@ def run_kastell(script: str, message: bytes, sender: str, recipient: str) -> Out
     scores = _scores(message)
     result = asyncio.run(
         sieve.evaluate(
-            parsed, message, sieve.Envelope(sender=sender, recipient=recipient), CorpusEnvironment(),
-            now=datetime.now(UTC), user_addresses=(pigeonhole.USER_EMAIL,),
-            spam_score=scores["spam_score"], spam_percent=scores["spam_percent"], virus_score=scores["virus_score"],
+            parsed,
+            message,
+            sieve.Envelope(sender=sender, recipient=recipient),
+            CorpusEnvironment(),
+            now=datetime.now(UTC),
+            user_addresses=(pigeonhole.USER_EMAIL,),
+            spam_score=scores["spam_score"],
+            spam_percent=scores["spam_percent"],
+            virus_score=scores["virus_score"],
         )
     )
     return kastell_outcome(result)
@@ -235,11 +274,13 @@ def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
     with tempfile.TemporaryDirectory(prefix="kastell-sieve-") as root:
         shared = Peer(SieveTest(Path(root), INCLUDES, **VACATION_POLICY))
         collected = [getattr(item, "callspec", None) for item in request.session.items]
-        shared.prefetch([
-            (spec.params["script"], spec.params.get("message", MESSAGES[0]))
-            for spec in collected
-            if spec is not None and isinstance(spec.params.get("script"), Path)
-        ])
+        shared.prefetch(
+            [
+                (spec.params["script"], spec.params.get("message", MESSAGES[0]))
+                for spec in collected
+                if spec is not None and isinstance(spec.params.get("script"), Path)
+            ]
+        )
         yield shared
         shared.close()
 
@@ -265,7 +306,8 @@ def test_same_syntax_errors_as_pigeonhole(peer: Peer, script: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("script", "message", "sender", "recipient", "expected"), RFC_ONLY,
+    ("script", "message", "sender", "recipient", "expected"),
+    RFC_ONLY,
     ids=[f"{s.rsplit('/', 1)[1][:-6]}/{m[:-4]}/from=<{f}>" for s, m, f, _, _ in RFC_ONLY],
 )
 def test_rfc_only_cases(script: str, message: str, sender: str, recipient: str, expected: Outcome) -> None:
@@ -316,10 +358,15 @@ def test_same_sequence_actions_as_pigeonhole(
     scores = _scores(data)
     result = asyncio.run(
         sieve.evaluate_sequence(
-            [sieve.parse(text) for text in texts], data,
-            sieve.Envelope(sender=envelope["sender"], recipient=envelope["recipient"]), CorpusEnvironment(),
-            now=datetime.now(UTC), user_addresses=(pigeonhole.USER_EMAIL,),
-            spam_score=scores["spam_score"], spam_percent=scores["spam_percent"], virus_score=scores["virus_score"],
+            [sieve.parse(text) for text in texts],
+            data,
+            sieve.Envelope(sender=envelope["sender"], recipient=envelope["recipient"]),
+            CorpusEnvironment(),
+            now=datetime.now(UTC),
+            user_addresses=(pigeonhole.USER_EMAIL,),
+            spam_score=scores["spam_score"],
+            spam_percent=scores["spam_percent"],
+            virus_score=scores["virus_score"],
         )
     )
     ours = kastell_outcome(result)

@@ -1,4 +1,4 @@
-# RFC 5228 §2.7.1 with RFC 4790: "?" matches one character, also a multi-byte UTF-8 one.
+# RFC 5228 §2.7.1 with RFC 4790: with i;ascii-casemap "?" matches one octet, so a multi-byte UTF-8 character needs one "?" per octet.
 require ["variables", "fileinto"];
 if header :matches "subject" "Gr??e *" {
   fileinto "q-${3}";
