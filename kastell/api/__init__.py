@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from kastell import __version__
-from kastell.api import errors, routes_directory, routes_ops, routes_system
+from kastell.api import errors, routes_directory, routes_ldap, routes_ops, routes_system
 from kastell.api.models import ErrorBody
 from kastell.ops import metrics
 
@@ -59,6 +59,7 @@ def build_api(kastell: Kastell) -> FastAPI:
     api.include_router(routes_directory.router)
     api.include_router(routes_system.router)
     api.include_router(routes_ops.router)
+    api.include_router(routes_ldap.router)
 
     async def internal_error(request: Request, exc: Exception) -> Response:
         # A bug: log it with the traceback, answer the one error body without it.

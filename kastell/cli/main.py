@@ -80,13 +80,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from kastell.cli import commands, directory_commands, mail_commands, rules_commands, share_commands
+    from kastell.cli import commands, directory_commands, ldap_commands, mail_commands, rules_commands, share_commands
 
     commands.register(cli)
     directory_commands.register(cli)
     mail_commands.register(cli)
     rules_commands.register(cli)
     share_commands.register(cli)
+    ldap_commands.register(cli)
 
 
 def _error_types() -> tuple[type[BaseException], ...]:
