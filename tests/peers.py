@@ -1,8 +1,8 @@
-"""Real peers the tests start themselves: a private PostgreSQL cluster on loopback.
+"""Real peers the tests start themselves: a private PostgreSQL cluster and OpenLDAP server on loopback.
 
 CI installs the peers (.ci/run) and sets ``KASTELL_REQUIRE_PEERS=1``, so a
 missing peer fails there instead of quietly skipping; on a developer machine
-without PostgreSQL the PostgreSQL variants are skipped with the reason shown.
+without PostgreSQL (or slapd) the tests that need it are skipped with the reason shown.
 """
 
 from __future__ import annotations
@@ -120,6 +120,11 @@ class Slapd:
         self.root = Path(tempfile.mkdtemp(prefix="kastell-ldap-"))
         self.port = _free_port()
         self.url = f"ldap://127.0.0.1:{self.port}"
+        self.tls_port = _free_port()
+        self.ldaps_url = f"ldaps://127.0.0.1:{self.tls_port}"
+        self.ca_pem = ""  # the server's self-signed certificate, to trust explicitly
+        # The same TLS listener on an address its certificate does not name.
+        self.mismatched_url = f"ldaps://127.0.0.2:{self.tls_port}"
         self.suffix = LDAP_SUFFIX
         self.root_dn = LDAP_ROOT_DN
         self.root_password = LDAP_ROOT_PASSWORD
@@ -127,13 +132,19 @@ class Slapd:
         self._counter = 0
 
     def start(self) -> None:
+        from kastell.tls import make_self_signed
+
         (self.root / "db").mkdir()
+        cert, key = self.root / "cert.pem", self.root / "key.pem"
+        make_self_signed(cert, key, "localhost")
+        self.ca_pem = cert.read_text()
         conf = self.root / "slapd.conf"
         schemas = "".join(f"include {LDAP_SCHEMA / name}.schema\n" for name in ("core", "cosine", "inetorgperson", "nis"))
         conf.write_text(
             schemas
             + f"pidfile {self.root / 'slapd.pid'}\nargsfile {self.root / 'slapd.args'}\n"
             "modulepath /usr/lib/ldap\nmoduleload back_mdb\n"
+            f"TLSCertificateFile {cert}\nTLSCertificateKeyFile {key}\n"
             # Users bind with their own password but nobody reads it; the rest is readable after a bind.
             "access to attrs=userPassword by self write by anonymous auth by * none\n"
             "access to * by users read by * none\n"
@@ -145,7 +156,7 @@ class Slapd:
         subprocess.run([str(SLAPD.parent / "slapadd"), "-f", str(conf), "-l", str(seed)], check=True, capture_output=True)
         # -d 0: stay in the foreground (a child we can kill), logging nothing.
         self.proc = subprocess.Popen(
-            [str(SLAPD), "-f", str(conf), "-h", self.url + "/", "-d", "0"],
+            [str(SLAPD), "-f", str(conf), "-h", f"{self.url}/ {self.ldaps_url}/ {self.mismatched_url}/", "-d", "0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 15

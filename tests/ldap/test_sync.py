@@ -215,3 +215,20 @@ async def test_settings_are_validated(env: Env, slapd: Slapd, tmp_path: Path) ->
     assert (await ldap.delete("acme")).org == "acme"
     with pytest.raises(NoLdapSource):
         await ldap.get("acme")
+
+
+async def test_tls_is_verified(env: Env, slapd: Slapd, tmp_path: Path) -> None:
+    """ldaps:// and StartTLS work with the directory's CA given, and fail without it or for another name."""
+    ldap, _base = await _setup(env, slapd, tmp_path)
+    settings = _fields((await ldap.get("acme")).settings)
+    for url, starttls in ((slapd.ldaps_url, False), (slapd.url, True)):
+        await ldap.put(
+            "acme", SourceSettings(**{**settings, "url": url, "starttls": starttls, "ca_cert": slapd.ca_pem}), None
+        )  # type: ignore[arg-type]
+        assert (await ldap.check("acme")).users == 2
+        await ldap.put("acme", SourceSettings(**{**settings, "url": url, "starttls": starttls, "ca_cert": None}), None)  # type: ignore[arg-type]
+        with pytest.raises(LdapError, match="certificate verify failed"):
+            await ldap.check("acme")
+    await ldap.put("acme", SourceSettings(**{**settings, "url": slapd.mismatched_url, "ca_cert": slapd.ca_pem}), None)  # type: ignore[arg-type]
+    with pytest.raises(LdapError, match="certificate"):
+        await ldap.check("acme")

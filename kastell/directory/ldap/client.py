@@ -16,6 +16,7 @@ and most installations never configure LDAP (ldap3 costs a few MB).
 
 from __future__ import annotations
 
+import ipaddress
 import ssl
 import uuid
 import warnings
@@ -84,12 +85,51 @@ class GroupEntry:
 
 
 def ldap3_module() -> Any:
-    """ldap3, imported on first use; the pyasn1 deprecation warnings its import causes are not ours to fix."""
+    """ldap3, imported on first use; the pyasn1 deprecation warnings its import causes are not ours to fix.
+
+    ldap3 checks the server's name itself after the TLS handshake, with
+    ``ssl.match_hostname`` (deprecated since Python 3.7, gone in 3.12, where it
+    falls back to a copy that rejects IP addresses); ``match_hostname`` below
+    takes its place.
+    """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="(tagMap|typeMap) is deprecated", category=DeprecationWarning)
         import ldap3
+        import ldap3.core.tls
         import ldap3.utils.conv  # noqa: F401
+    ldap3.core.tls.match_hostname = match_hostname
     return ldap3
+
+
+def match_hostname(cert: dict[str, Any], hostname: str) -> None:
+    """Does the peer certificate ``cert`` (``getpeercert()``) name ``hostname``? ssl.CertificateError if not.
+
+    RFC 6125: an IP address must be an iPAddress entry of subjectAltName; a
+    host name a dNSName entry, where ``*`` may stand for the whole leftmost
+    label only. The subject's CN is not consulted (browsers stopped in 2017).
+    """
+    try:
+        wanted_ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(hostname)
+    except ValueError:
+        wanted_ip = None
+    host = hostname.rstrip(".").lower()
+    for kind, value in cert.get("subjectAltName", ()):
+        if wanted_ip is not None:
+            if kind == "IP Address":
+                try:
+                    if ipaddress.ip_address(value.strip()) == wanted_ip:
+                        return
+                except ValueError:
+                    continue
+        elif kind == "DNS":
+            name = value.rstrip(".").lower()
+            if name == host:
+                return
+            if name.startswith("*.") and "." in host and host.split(".", 1)[1] == name[2:] and host.split(".", 1)[0]:
+                return
+    from ldap3.core.tls import CertificateError  # what ldap3's caller catches (ssl's, or its own on 3.12)
+
+    raise CertificateError(f"the certificate does not name {hostname!r}")
 
 
 def _server(url: str, ca_cert: str | None) -> Any:
@@ -98,9 +138,10 @@ def _server(url: str, ca_cert: str | None) -> Any:
     parts = urlsplit(url)
     if parts.scheme not in ("ldap", "ldaps") or not parts.hostname:
         raise LdapError(f"invalid LDAP URL {url[:200]!r}: ldap://host[:port] or ldaps://host[:port]")
+    # Certificates are always verified (ldap3's default is not to): against ``ca_cert`` when given, else
+    # the system's CAs; ldap3 checks the name after the handshake (``valid_names``: the URL's host only).
     tls = ldap3.Tls(
         validate=ssl.CERT_REQUIRED,
-        version=ssl.PROTOCOL_TLS_CLIENT,
         ca_certs_data=ca_cert or None,
         sni=parts.hostname,
         valid_names=[parts.hostname],
@@ -118,6 +159,16 @@ def _server(url: str, ca_cert: str | None) -> Any:
 def _describe(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     return " ".join(text.split())[:300]
+
+
+def _close(conn: Any) -> None:
+    """Unbind and close; a connection that already broke may fail at that too, which changes nothing."""
+    from ldap3.core.exceptions import LDAPException
+
+    try:
+        conn.unbind()
+    except (LDAPException, OSError):
+        pass
 
 
 def _open(connect: Connect, dn: str, password: str) -> Any:
@@ -152,13 +203,13 @@ def _open(connect: Connect, dn: str, password: str) -> Any:
             reason = conn.result.get("description") or "refused"
             raise BindRefused(f"the bind as {dn or 'anonymous'} was refused by {connect.url}: {reason}")
     except LdapError:
-        conn.unbind()
+        _close(conn)
         raise
     except LDAPException as exc:
-        conn.unbind()
+        _close(conn)
         raise LdapError(f"cannot use {connect.url}: {_describe(exc)}") from None
     except (OSError, ssl.SSLError) as exc:
-        conn.unbind()
+        _close(conn)
         raise LdapError(f"cannot reach {connect.url}: {_describe(exc)}") from None
     return conn
 
@@ -242,7 +293,7 @@ def check(connect: Connect, mapping: Mapping) -> tuple[int, int | None]:
             groups = sum(1 for _ in _paged(conn, mapping.group_base or mapping.base_dn, mapping.group_filter, ["1.1"]))
         return users, groups
     finally:
-        conn.unbind()
+        _close(conn)
 
 
 def search(connect: Connect, mapping: Mapping, text: str, limit: int = SEARCH_LIMIT) -> list[UserEntry]:
@@ -265,7 +316,7 @@ def search(connect: Connect, mapping: Mapping, text: str, limit: int = SEARCH_LI
             if len(found) >= limit:
                 break  # the paged search is not resumed; unbind ends it
     finally:
-        conn.unbind()
+        _close(conn)
     return found
 
 
@@ -289,7 +340,7 @@ def fetch(connect: Connect, mapping: Mapping) -> tuple[list[UserEntry], list[Gro
                                          members))  # fmt: skip
         return users, groups
     finally:
-        conn.unbind()
+        _close(conn)
 
 
 def verify(connect: Connect, dn: str, password: str) -> bool:
@@ -305,5 +356,5 @@ def verify(connect: Connect, dn: str, password: str) -> bool:
         conn = _open(connect, dn, password)
     except BindRefused:
         return False
-    conn.unbind()
+    _close(conn)
     return True
