@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 import kastell.admin.pages as pages
 from kastell import __version__
+from kastell.admin.ldap_page import ldap_page
 from kastell.admin.session import Sessions, check_csrf, load_key
 from kastell.api.actions import Actions
 from kastell.api.auth import Principal, client_of, principal_for
@@ -194,6 +195,7 @@ def build_console(kastell: Kastell, console: ConsoleApp | None = None) -> Starle
         Route("/queue", page(pages.queue), methods=["GET", "POST"]),
         Route("/sessions", page(pages.sessions)),
         Route("/audit", page(pages.audit)),
+        Route("/ldap", page(ldap_page), methods=["GET", "POST"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes)

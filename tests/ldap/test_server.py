@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.api.serverhelp import AdminServer, error, start
+from tests.api.serverhelp import ROOT_PASSWORD, AdminServer, error, start
 from tests.peers import Slapd
 from tests.process.harness import kastell
 
@@ -156,3 +156,32 @@ def _token(world: World, name: str, password: str) -> str:
                         timeout=30)  # fmt: skip
     assert answer.status_code == 201, answer.text
     return str(answer.json()["secret"])
+
+
+def test_console_page(world: World, slapd: Slapd) -> None:
+    from tests.api.test_console_http import csrf_of, login
+
+    browser, _ = login(world.server, "root", ROOT_PASSWORD)
+    page = browser.get("/admin/ldap?org=acme")
+    assert page.status_code == 200 and "Source of acme" in page.text
+    form = {
+        "csrf": csrf_of(page), "org": "acme", "action": "save", "url": slapd.url, "bind_dn": slapd.root_dn,
+        "bind_password": slapd.root_password, "base_dn": world.base, "sync_interval": "0", "enabled": "on",
+        "group_filter": "(objectClass=groupOfNames)",
+    }  # fmt: skip
+    saved = browser.post("/admin/ldap", data=form, follow_redirects=True)
+    assert saved.status_code == 200 and "Saved." in saved.text
+    assert slapd.root_password not in saved.text and "leave empty to keep" in saved.text
+    checked = browser.post("/admin/ldap", data={**form, "action": "check", "bind_password": ""})
+    assert "Bind ok: 2 users, 1 groups." in checked.text
+    synced = browser.post("/admin/ldap", data={**form, "action": "sync"})
+    assert synced.status_code == 200 and "Synced:" in synced.text
+    bad = browser.post("/admin/ldap", data={**form, "user_filter": "nonsense"})
+    assert bad.status_code == 422 and "user_filter" in bad.text
+    # The other organisation's administrator cannot reach acme's source.
+    other, _ = login(world.server, "otheradmin", OTHER_ADMIN_PASSWORD)
+    page = other.get("/admin/ldap")
+    assert "acme" not in page.text
+    refused = other.post("/admin/ldap", data={**form, "csrf": csrf_of(page)})
+    assert refused.status_code == 404
+    assert slapd.root_password not in world.server.server.log.read_text()
