@@ -56,7 +56,11 @@ def test_nested_part_numbers() -> None:
     )
     assert section(raw, m, "2") == b"month,visitors\r\nmarch,1200\r\napril,1350\r\n"
     assert section(raw, m, "1.3") is None
-    assert section(raw, m, "1.1.1.1") is None
+    # "1" after a leaf member of a multipart is that part again (Dovecot's answer); any other number is nothing
+    assert section(raw, m, "1.1.1.1") == section(raw, m, "1.1.1") == b"Spring update: see the logo above."
+    assert section(raw, m, "1.1.1.2") is None
+    # HEADER/TEXT/HEADER.FIELDS of a part that is not message/rfc822 address nothing (RFC 9051 6.4.5)
+    assert section(raw, m, "2.HEADER") == section(raw, m, "2.TEXT") == section(raw, m, "2.HEADER.FIELDS (TO)") == b""
 
 
 def test_forwarded_message_header_text_and_fields() -> None:

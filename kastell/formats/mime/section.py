@@ -3,11 +3,12 @@
 Part numbering: a non-multipart message has exactly one part, "1", whose
 body is the message body; the parts of a multipart are 1..n; the number
 after a message/rfc822 part addresses the *encapsulated* message's parts
-(or "1" for its body when it is not multipart).  HEADER / TEXT /
-HEADER.FIELDS after a part number apply to the encapsulated message of a
-message/rfc822 part; on any other part we answer with that part's own
-MIME header / body rather than nothing, like several servers do, because
-an empty answer helps no client.
+(or "1" for its body when it is not multipart); "1" after any other
+non-multipart member of a multipart is that part again (Dovecot's answer;
+``1.1`` of a single-part message addresses nothing).  HEADER / TEXT / HEADER.FIELDS after a part number
+apply to the encapsulated message of a message/rfc822 part (RFC 9051
+§6.4.5); after any other part they address nothing and the answer is
+empty, as in Dovecot.
 """
 
 from __future__ import annotations
@@ -34,15 +35,18 @@ def _message_part(message_root: BodyPart, number: int) -> BodyPart | None:
 def resolve_part(root: BodyPart, numbers: list[int]) -> BodyPart | None:
     """The part addressed by ``numbers`` (e.g. [1, 2] for "1.2"), or None."""
     part = _message_part(root, numbers[0])
+    in_multipart = root.is_multipart
     for number in numbers[1:]:
         if part is None:
             return None
         if part.is_multipart:
             kids = part.children
             part = kids[number - 1] if number <= len(kids) else None
+            in_multipart = True
         elif part.is_message:
             part = _message_part(part.children[0], number)
-        else:
+            in_multipart = part is not None and part.is_multipart
+        elif number != 1 or not in_multipart:
             return None
     return part
 
@@ -92,7 +96,11 @@ def section(raw: bytes, msg: ParsedMessage, spec: str) -> bytes | None:
         if not numbered:
             raise ValueError(f"MIME needs a part number: {spec!r}")
         return raw[target.header_start : target.body_start]
-    message = target.children[0] if numbered and target.is_message else target
+    if numbered and not target.is_message:
+        if keyword in ("HEADER", "TEXT") or _FIELDS.fullmatch(rest) is not None:
+            return b""  # RFC 9051 §6.4.5: only a message/rfc822 part has a header and text of its own
+        raise ValueError(f"invalid section spec {spec!r}")
+    message = target.children[0] if numbered else target
     if keyword == "HEADER":
         return raw[message.header_start : message.body_start]
     if keyword == "TEXT":
