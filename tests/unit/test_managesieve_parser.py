@@ -40,10 +40,12 @@ def test_commands_strings_and_literals() -> None:
 
 
 def test_bad_input_is_skipped_to_the_end_of_the_line() -> None:
-    data = b'"no name"\r\nGETSCRIPT "a\\x"\r\nNOOP\r\n\x00\x01\r\n{5+}\r\n\r\nCAPABILITY\r\n'
+    # a literal announced at the end of a bad line is skipped with it, never read as commands
+    data = b'"no name"\r\nGETSCRIPT "a\\x"\r\nNOOP\r\n\x00\x01\r\nX * {9+}\r\nLOGOUT\r\n\r\nCAPABILITY\r\n'
     out = read_all(data)
     assert [type(o).__name__ for o in out][:3] == ["Malformed", "Malformed", "Command"]
     assert out[2] == Command("NOOP", ())
+    assert Command("LOGOUT", ()) not in out
     assert out[-1] == Command("CAPABILITY", ())
 
 

@@ -37,6 +37,7 @@ class Malformed:
 
 _ATOM = re.compile(rb"[A-Za-z0-9_\-.+]+")
 _LITERAL = re.compile(rb"\{(\d{1,10})(\+?)\}\r\n")
+_TRAILING_LITERAL = re.compile(rb"\{(\d{1,10})\+?\}\r?\n")
 
 
 class CommandReader:
@@ -129,15 +130,26 @@ class CommandReader:
                 args.append(token)
 
     def _skip_line(self, reason: str) -> Malformed | _Need:
-        """Drop everything up to and including the next LF (or all, if none yet)."""
-        end = self.buffer.find(b"\n")
-        if end < 0:
-            if len(self.buffer) > MAX_LINE:
-                self.buffer.clear()
+        """Drop the rest of the command: up to the end of its line, and through any literal that
+        line announces (``{N+}`` at its end), so the literal's bytes are not read as commands."""
+        pos = 0
+        while True:
+            end = self.buffer.find(b"\n", pos)
+            if end < 0:
+                if len(self.buffer) > MAX_LINE and pos == 0:
+                    self.buffer.clear()
+                    return Malformed(reason)
+                return NEED_DATA
+            announced = _TRAILING_LITERAL.search(self.buffer, pos, end + 1)
+            if announced is None:
+                del self.buffer[: end + 1]
                 return Malformed(reason)
-            return NEED_DATA
-        del self.buffer[: end + 1]
-        return Malformed(reason)
+            size = int(announced.group(1))
+            if size > self.max_literal:
+                return Malformed(f"literal of {size} bytes is too large", fatal=True)
+            if len(self.buffer) < end + 1 + size:
+                return NEED_DATA
+            pos = end + 1 + size
 
 
 def _quoted(buf: bytearray, pos: int) -> tuple[str, int | None]:
