@@ -194,6 +194,7 @@ def build_console(kastell: Kastell, console: ConsoleApp | None = None) -> Starle
         Route("/groups", page(pages.groups), methods=["GET", "POST"]),
         Route("/queue", page(pages.queue), methods=["GET", "POST"]),
         Route("/sessions", page(pages.sessions)),
+        Route("/admins", page(pages.admins), methods=["GET", "POST"]),
         Route("/audit", page(pages.audit)),
         Route("/ldap", page(ldap_page), methods=["GET", "POST"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),

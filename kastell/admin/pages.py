@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 import time
 from typing import TYPE_CHECKING, Any, get_args
 from urllib.parse import quote
@@ -425,6 +426,41 @@ async def groups(request: Request, c: Console) -> Response:
             return _redirect("/admin/groups")
     listed = await c.actions.list_groups()
     return c.render("groups.html", context.pop("status", 200), groups=listed, **context)
+
+
+async def admins(request: Request, c: Console) -> Response:
+    """Administrators: everyone sees those in its scope; a system administrator adds and deletes them."""
+    context: dict[str, Any] = {"form": {}}
+    if request.method == "POST":
+        form = await c.form()
+        try:
+            if form.get("delete"):
+                await c.actions.delete_admin(str(form["delete"]))
+            else:
+                await c.actions.create_admin(
+                    str(form.get("name", "")).strip(),
+                    str(form.get("password", "")),
+                    role=str(form.get("role", "system")),
+                    org=str(form.get("org", "")).strip() or None,
+                    read_only=form.get("read_only") == "on",
+                    domains=[d for d in re.split(r"[\s,]+", str(form.get("domains", ""))) if d],
+                )
+        except ApiError as exc:
+            context |= _failure(exc) | {"form": form, "status": exc.status}
+        else:
+            return _redirect("/admin/admins")
+    listed = await c.actions.list_admins()
+    orgs = await c.actions.list_orgs()
+    return c.render(
+        "admins.html",
+        context.pop("status", 200),
+        admins=listed,
+        domains=await c.actions.admin_domains(listed),
+        orgs=orgs,
+        org_names={o.id: o.name for o in orgs},
+        can_manage=c.principal.is_system and not c.principal.admin.read_only,
+        **context,
+    )
 
 
 async def audit(request: Request, c: Console) -> Response:

@@ -96,13 +96,17 @@ def test_admin_walkthrough(walk_server: AdminServer, browser: object) -> None:
         imap.login("wanda@walk.test", "a good long password")
         page.get_by_role("link", name="Live sessions", exact=True).click()
         expect(page.locator("#session-rows")).to_contain_text("wanda@walk.test")
+    # A domain administrator of walk.test, made on the console too.
+    page.get_by_role("link", name="Administrators", exact=True).click()
+    page.get_by_label("Name", exact=True).fill("dana")
+    page.get_by_label("Password", exact=True).fill("danas-password")
+    page.get_by_label("Role", exact=True).select_option("domain")
+    page.get_by_label("Domains (role domain; separated by commas or spaces)").fill("walk.test")
+    page.get_by_role("button", name="Add administrator").click()
+    expect(page.locator("#admin-rows")).to_contain_text("dana")
+    expect(page.locator("#admin-rows")).to_contain_text("walk.test")
     page.get_by_role("button", name="Log out").click()
 
-    # A domain administrator of walk.test: its domain only.
-    with server.client() as api:
-        made = api.post("/admins", json={"name": "dana", "password": "danas-password", "role": "domain",
-                                         "domains": ["walk.test"]})  # fmt: skip
-        assert made.status_code == 201, made.text
     page.goto("/admin/login")
     page.get_by_label("Administrator").fill("dana")
     page.get_by_label("Password").fill("danas-password")
@@ -113,4 +117,8 @@ def test_admin_walkthrough(walk_server: AdminServer, browser: object) -> None:
     assert page.goto("/admin/domains/other.test").status == 404
     page.goto("/admin/queue")
     expect(page.locator("table")).to_contain_text("someone@far.example")  # its domain's sender
+    page.goto("/admin/admins")
+    expect(page.locator("#admin-rows tr")).to_have_count(1)  # itself only
+    expect(page.get_by_role("button", name="Add administrator")).to_have_count(0)
+    assert context.request.post(server.base + "/admin/admins", form={"name": "x", "password": "y"}).status == 403
     context.close()
