@@ -19,7 +19,7 @@ syntax), ``serial`` (cache format).
 """
 
 from .headers import header_value
-from .imapfmt import imap_bodystructure, imap_envelope
+from .imapfmt import RENDER_VERSION, imap_bodystructure, imap_envelope
 from .message import filename, parse_message
 from .model import Address, BodyPart, Envelope, ParsedMessage
 from .section import section
@@ -27,6 +27,7 @@ from .serial import dumps, loads
 from .text import decode_body, extract_text, iter_parts, part_text
 
 __all__ = [
+    "RENDER_VERSION",
     "Address",
     "BodyPart",
     "Envelope",

@@ -66,7 +66,10 @@ def dumps(msg: ParsedMessage) -> bytes:
 
 
 def _load_addrs(items: list[Any]) -> tuple[Address, ...]:
-    return tuple(Address(n, m, h, None if r is None else r.encode("latin-1")) for n, m, h, r in items)
+    # Most lists are empty or hold one address: skip the generator machinery.
+    if not items:
+        return ()
+    return tuple([Address(n, m, h, None if r is None else r.encode("latin-1")) for n, m, h, r in items])
 
 
 def _load_env(e: list[Any]) -> Envelope:
