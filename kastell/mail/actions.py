@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from kastell import sieve
 from kastell.mail import trace
 from kastell.ops import metrics
 from kastell.rules import srs
 from kastell.rules.engine import EffectiveRules, RulesEngine
 
 if TYPE_CHECKING:
+    from kastell import sieve
     from kastell.app import Kastell
     from kastell.directory.resolve import LocalRecipient
     from kastell.mail.deliver import MessageContext
@@ -91,6 +91,8 @@ class RuleActions:
         rules = await self.engine.rules_for(recipient)
         if rules is None:
             return Plan([keep])
+        from kastell import sieve  # loaded with the first account that has rules (memory of an idle server)
+
         local, _, domain = recipient.address.rpartition("@")
         rcpt = f"{local}+{detail}@{domain}" if detail else recipient.address
         envelope = sieve.Envelope(context.sender, rcpt)

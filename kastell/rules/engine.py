@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kastell import sieve
 from kastell.db import schema as s
 from kastell.rules import forwarding as forwarding_mod
 from kastell.rules import oof as oof_mod
 
 if TYPE_CHECKING:
+    from kastell import sieve
     from kastell.app import Kastell
     from kastell.directory.resolve import LocalRecipient
 
@@ -49,6 +49,8 @@ _A = s.addresses.c
 def compile_script(text: str) -> sieve.Script:
     """Parsed scripts by text: stored scripts were validated on upload, so this only fails on
     scripts written by an older version with other rules (the caller keeps the message then)."""
+    from kastell import sieve
+
     return sieve.parse(text)
 
 
@@ -171,6 +173,8 @@ class RulesEngine:
         now: datetime | None = None,
     ) -> sieve.Result:
         """Run the rules; a script that no longer compiles is skipped with a log line (the message is kept)."""
+        from kastell import sieve
+
         compiled: list[sieve.Script] = []
         for label, text in rules.scripts:
             try:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kastell import sieve
 from kastell.db import schema as s
 
 if TYPE_CHECKING:
@@ -55,6 +54,8 @@ def check_name(name: str) -> str:
 
 def check_syntax(content: str) -> None:
     """Raise ScriptError with the line and reason when ``content`` is not a valid script."""
+    from kastell import sieve  # the interpreter is loaded when a script is first checked
+
     try:
         sieve.parse(content)
     except sieve.SieveSyntaxError as exc:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lxml import etree
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -65,6 +64,8 @@ async def _domain_and_login(kastell: Kastell, request: Request) -> tuple[str, st
 
 
 def document(kastell: Kastell, domain: str, login: str) -> bytes:
+    from lxml import etree  # only when a client asks (the idle server's memory)
+
     config = kastell.settings.config
     hostname = config.server.hostname
     root = etree.Element("clientConfig", version="1.1")

@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kastell import sieve
 from kastell.directory.errors import AuthFailed, AuthThrottled
 from kastell.listeners import plaintext_auth_allowed
 from kastell.ops.sessions import open_session
@@ -73,10 +72,12 @@ class Session:
     # ------------------------------------------------------------------ capability
 
     def capability_lines(self) -> bytes:
+        from kastell.sieve import EXTENSIONS  # loaded with the first connection, not at server start
+
         config = self.app.settings.config.sieve
         lines = [
             (b'"IMPLEMENTATION"', IMPLEMENTATION),
-            (b'"SIEVE"', " ".join(sieve.EXTENSIONS)),
+            (b'"SIEVE"', " ".join(EXTENSIONS)),
             (b'"SASL"', "PLAIN" if self._plaintext_ok() else ""),
         ]
         out = b"".join(key + b" " + quoted(value) + b"\r\n" for key, value in lines)
