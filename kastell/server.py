@@ -187,6 +187,14 @@ class Server:
                     log.info("blob collector removed %d unreferenced blobs", removed)
             except Exception:
                 log.exception("blob collection failed")
+            try:  # expired vacation/duplicate memory of the rules engine goes with the same hourly sweep
+                from kastell.rules.engine import RulesEngine
+
+                forgotten = await RulesEngine(self.app).prune()
+                if forgotten:
+                    log.info("rules: forgot %d expired vacation/duplicate entries", forgotten)
+            except Exception:
+                log.exception("pruning the rules' tracking failed")
 
     async def _index_text(self) -> None:
         """Feed deferred full-text rows into the index (see store/fulltext.py)."""
