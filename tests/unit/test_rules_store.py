@@ -109,6 +109,9 @@ def test_rules_objects(tmp_path: Path, db_url: str) -> None:
             await engine.record_duplicates(ann.id, [("id-1", 3600)])
             assert await engine.tracked(ann.id, "duplicate", tracking_key("id-1"))
             assert await engine.prune() == 0
+            assert await engine.claim_vacation(ann.id, "short", "dan@x.example", -1)  # expired at once
+            assert await engine.prune() == 1
+            assert await engine.claim_vacation(ann.id, "short", "dan@x.example", 3600)  # forgotten: a new reply
         finally:
             await app.close()
 
