@@ -93,8 +93,10 @@ class RuleActions:
             return Plan([keep])
         from kastell import sieve  # loaded with the first account that has rules (memory of an idle server)
 
-        local, _, domain = recipient.address.rpartition("@")
-        rcpt = f"{local}+{detail}@{domain}" if detail else recipient.address
+        rcpt = context.envelope_to.get((recipient.org_id, recipient.account_id), "")
+        if not rcpt:
+            local, _, domain = recipient.address.rpartition("@")
+            rcpt = f"{local}+{detail}@{domain}" if detail else recipient.address
         envelope = sieve.Envelope(context.sender, rcpt)
         result = await self.engine.evaluate(rules, source, envelope, spam_score=spam_score)
         if result.errors:
@@ -194,7 +196,9 @@ async def send(app: Kastell, sender: str, to: str, message: bytes) -> None:
     if check.local:
         if check.reply.ok and check.accounts:
             outcomes = await mail.delivery.deliver(
-                message, [(a, check.detail) for a in check.accounts], MessageContext(sender, (to,))
+                message,
+                [(a, check.detail) for a in check.accounts],
+                MessageContext(sender, (to,), envelope_to={(a.org_id, a.account_id): to for a in check.accounts}),
             )
             failed = [str(o.reply) for o in outcomes if not o.reply.ok]
             if failed:

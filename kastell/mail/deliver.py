@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -104,6 +104,9 @@ class MessageContext:
     client_ip: str | None = None
     authenticated: bool = False
     quarantine: bool = False  # DMARC p=quarantine failed: file into Junk
+    # (org, account) → the RCPT address that reached it (an alias, a group, user+tag); what a
+    # Sieve script's envelope "to" is. Missing: the account's primary address with the detail.
+    envelope_to: Mapping[tuple[int, int], str] = field(default_factory=dict)
 
 
 class SpamFilter(Protocol):

@@ -132,7 +132,8 @@ async def submit(
             remote.append(rcpt)
     delivered: list[str] = []
     failed: list[tuple[str, Reply]] = []
-    context = MessageContext(mail_from, tuple(recipients), client_ip, authenticated=True)
+    reached = {(a.org_id, a.account_id): check.address for _rcpt, check in reversed(local) for a in check.accounts}
+    context = MessageContext(mail_from, tuple(recipients), client_ip, authenticated=True, envelope_to=reached)
     for rcpt, check in local:
         outcomes = await mail.delivery.deliver(message, [(a, check.detail) for a in check.accounts], context)
         bad = [o.reply for o in outcomes if not o.reply.ok]

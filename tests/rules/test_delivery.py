@@ -290,3 +290,20 @@ async def test_reject_after_acceptance_is_a_dsn(rules_env: tuple[MailEnv, Sink])
     assert b"multipart/report" in data and b"alice@example.test" in data and b"Not here." in data
     # Alone, the recipient's refusal is the SMTP answer to DATA itself.
     assert await in_thread(smtp, env, "zed@remote.example", ["alice@example.test"], body) == "550 5.7.1 Not here."
+
+
+async def test_envelope_to_is_the_address_used(rules_env: tuple[MailEnv, Sink]) -> None:
+    """A script sees the RCPT address that reached the account: an alias, a +tag, the primary."""
+    env, _ = rules_env
+    script = (
+        'require ["envelope", "fileinto", "mailbox", "subaddress"];\n'
+        'if envelope :all :is "to" "ali@example.test" { fileinto :create "ViaAlias"; }\n'
+        'elsif envelope :detail "to" "news" { fileinto :create "News"; }\n'
+    )
+    await in_thread(upload, env, "env", script)
+    for rcpt, subject in (("ali@example.test", "alias"), ("alice+news@example.test", "tagged"),
+                          ("alice@example.test", "plain")):  # fmt: skip
+        assert await in_thread(lmtp, env, "x@remote.example", [rcpt], message("x@remote.example", subject)) == {}
+    assert [s for s, _ in await env.inbox_path("alice@example.test", "ViaAlias")] == ["alias"]
+    assert [s for s, _ in await env.inbox_path("alice@example.test", "News")] == ["tagged"]
+    assert [s for s, _ in await env.inbox_path("alice@example.test", "INBOX")] == ["plain"]

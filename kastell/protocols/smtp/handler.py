@@ -296,7 +296,10 @@ class Handler:
             else:
                 head += authres.header_without_checks(self.hostname)
         message = head + content
-        context = MessageContext(sender, tuple(envelope.rcpt_tos), ip, quarantine=quarantine)
+        reached = {
+            (a.org_id, a.account_id): check.address for check in reversed(envelope.checks) for a in check.accounts
+        }
+        context = MessageContext(sender, tuple(envelope.rcpt_tos), ip, quarantine=quarantine, envelope_to=reached)
         replies: list[Reply] = []
         done: dict[tuple[int, int], Outcome] = {}  # one copy per mailbox however many RCPTs reach it
         for check in envelope.checks:
