@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,23 @@ async def start_env(tmp_path: Path, extra: str = "", services: tuple[str, ...] =
     await app.directory.add_member("team@example.test", "alice@example.test")
     await app.directory.add_member("team@example.test", "bob@example.test")
     return MailEnv(server, ports, resolver, data)
+
+
+@asynccontextmanager
+async def env_with_sink(
+    tmp_path: Path, services: tuple[str, ...] = MAIL_SERVICES
+) -> AsyncIterator[tuple[MailEnv, Sink]]:
+    """A running server whose mail to remote.example goes to a sink standing for its MX."""
+    sink = Sink()
+    sink.start()
+    env = await start_env(tmp_path, f"[delivery]\nmx_port = {sink.port}\n", services=services)
+    env.resolver.add("remote.example", "MX", (10, "mx.remote.example"))
+    env.resolver.add("mx.remote.example", "A", "127.0.0.1")
+    try:
+        yield env, sink
+    finally:
+        await env.server.stop()
+        sink.stop()
 
 
 @pytest.fixture

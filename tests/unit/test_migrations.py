@@ -14,7 +14,6 @@ from kastell.db import migrate
 from kastell.db import schema as s
 from kastell.db.engine import Database
 
-
 # Made by migration 0002 with database-specific DDL, deliberately not in the metadata.
 _NATIVE = ("item_fts", "ix_item_text_trgm")
 
@@ -60,4 +59,4 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
 
 
 def test_head_constant_names_the_newest_migration() -> None:
-    assert migrate.HEAD == migrate.head_revision()
+    assert migrate.head_revision() == migrate.HEAD

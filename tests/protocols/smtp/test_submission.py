@@ -13,7 +13,7 @@ import pytest
 
 from kastell.mail.dns import StaticResolver
 from kastell.mail.transport import transport
-from tests.mail.mailenv import PASSWORD, MailEnv, Sink, in_thread, start_env
+from tests.mail.mailenv import PASSWORD, MailEnv, Sink, env_with_sink, in_thread, start_env
 
 pytestmark = pytest.mark.anyio
 
@@ -22,16 +22,8 @@ MESSAGE = b"From: Alice <alice@example.test>\r\nTo: Dave <dave@remote.example>\r
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[MailEnv, Sink]]:
-    sink = Sink()
-    sink.start()
-    env = await start_env(tmp_path, f"[delivery]\nmx_port = {sink.port}\n")
-    env.resolver.add("remote.example", "MX", (10, "mx.remote.example"))
-    env.resolver.add("mx.remote.example", "A", "127.0.0.1")
-    try:
-        yield env, sink
-    finally:
-        await env.server.stop()
-        sink.stop()
+    async with env_with_sink(tmp_path) as found:
+        yield found
 
 
 def tls_context(env: MailEnv) -> ssl.SSLContext:
