@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from kastell.db.engine import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD = "0011"
+HEAD = "0012"
 
 
 def alembic_config(connection: Any = None) -> Any:

@@ -214,6 +214,11 @@ items = Table(
     Column("has_attachments", Boolean, nullable=False, server_default="0"),
     Column("preview", Text, nullable=False, server_default=""),
     Column("structure", LargeBinary, nullable=True),  # formats.mime.dumps()
+    # IMAP ENVELOPE and BODYSTRUCTURE rendered at ingest, valid only while
+    # imap_render equals formats.mime.RENDER_VERSION (migration 0012).
+    Column("imap_envelope", LargeBinary, nullable=True),
+    Column("imap_bodystructure", LargeBinary, nullable=True),
+    Column("imap_render", SmallInteger, nullable=True),
     # Groupware objects (events, tasks, contacts): the iCalendar/vCard UID, and the
     # span an event occupies (recurring: up to its last instance; NULL = unbounded),
     # so that time-range queries are index range scans (migration 0003).

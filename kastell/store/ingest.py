@@ -28,6 +28,11 @@ def message_columns_and_text(source: bytes) -> tuple[dict[str, Any], str]:
         "has_attachments": parsed.has_attachments,
         "preview": parsed.preview,
         "structure": mime.dumps(parsed),
+        # What FETCH ENVELOPE / BODYSTRUCTURE send, so that they need not decode
+        # the structure (about 10 us here, against a parse of ~100 us or more).
+        "imap_envelope": mime.imap_envelope(parsed.envelope),
+        "imap_bodystructure": mime.imap_bodystructure(parsed.root, True),
+        "imap_render": mime.RENDER_VERSION,
     }
     return columns, fulltext.message_text(source, parsed)
 
@@ -72,6 +77,9 @@ EMPTY_COLUMNS: dict[str, Any] = {
     "has_attachments": False,
     "preview": "",
     "structure": None,
+    "imap_envelope": None,
+    "imap_bodystructure": None,
+    "imap_render": None,
     "object_uid": None,
     "start_time": None,
     "end_time": None,

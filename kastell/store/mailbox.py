@@ -10,20 +10,22 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
     literal,
     not_,
+    null,
     or_,
     select,
     update,
@@ -31,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kastell.db import schema as s
+from kastell.formats.mime import RENDER_VERSION
 from kastell.store import fulltext
 from kastell.store.errors import (
     FolderExists,
@@ -64,6 +67,9 @@ from kastell.store.scope import (
     uid_clause,
 )
 
+#: The renderings ``Mailbox.iter_rows(rendered=...)`` can return as stored at ingest.
+Rendered = Literal["envelope", "bodystructure"]
+
 
 @dataclass(frozen=True, slots=True)
 class ItemRow:
@@ -82,6 +88,10 @@ class ItemRow:
     internal_tz: int
     blob_id: str
     structure: bytes | None = field(default=None, repr=False)
+    # IMAP ENVELOPE / BODYSTRUCTURE as rendered at ingest (``iter_rows(rendered=...)``);
+    # None when the row has no current copy (then ``structure`` is loaded instead).
+    envelope: bytes | None = field(default=None, repr=False)
+    bodystructure: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,14 +253,30 @@ class Mailbox(FolderOps):
         uids: UidRanges | None = None,
         *,
         with_structure: bool = False,
+        rendered: Collection[Rendered] = (),
         changed_since: int | None = None,
         page: int = 2000,
     ) -> AsyncIterator[ItemRow]:
         """Lean rows of a folder's items in UID order, a page per query (never the whole folder).
 
         ``changed_since``: only items whose change number is above it (CONDSTORE).
+        ``with_structure``: rows carry the cached MIME structure (``formats.mime.loads``).
+        ``rendered``: rows carry IMAP ``"envelope"`` and/or ``"bodystructure"`` as
+        rendered at ingest when the stored copies are current
+        (``formats.mime.RENDER_VERSION``); rows without them (stored before
+        migration 0012, or by an older renderer) carry the structure instead, even
+        without ``with_structure``.
         """
-        cols = [*_ROW_COLUMNS, _I.structure] if with_structure else list(_ROW_COLUMNS)
+        cols: list[ColumnElement[Any]] = list(_ROW_COLUMNS)
+        if rendered:
+            current = _I.imap_render == RENDER_VERSION
+            cols += [
+                _I.structure if with_structure else case((current, null()), else_=_I.structure),
+                case((current, _I.imap_envelope), else_=null()) if "envelope" in rendered else null(),
+                case((current, _I.imap_bodystructure), else_=null()) if "bodystructure" in rendered else null(),
+            ]
+        elif with_structure:
+            cols.append(_I.structure)
         where = [self._item_scope(), _I.folder_id == folder_id, uid_clause(_I.uid, uids)]
         if changed_since is not None:
             where.append(_I.change_num > changed_since)
@@ -260,7 +286,13 @@ class Mailbox(FolderOps):
                 rows = (
                     await conn.execute(select(*cols).where(*where, _I.uid > after).order_by(_I.uid).limit(page))
                 ).all()
-            if with_structure:
+            if rendered:
+                for r in rows:
+                    kw = r[2]
+                    yield ItemRow(
+                        r[0], r[1], tuple(kw.split()) if kw else (), r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]
+                    )
+            elif with_structure:
                 for r in rows:
                     yield _row(r, r[8])
             else:

@@ -1,8 +1,9 @@
 """FETCH and UID FETCH (RFC 9051 §6.4.5, BINARY RFC 3516, CONDSTORE/QRESYNC RFC 7162).
 
-ENVELOPE, BODY and BODYSTRUCTURE come from the structure cached at ingest
-(``formats.mime.loads``); the source is read from the blob store only when a
-body section is asked for.  Responses are written as each message is done and
+ENVELOPE and BODYSTRUCTURE are sent as rendered at ingest (migration 0012);
+rows without a current copy, and BODY and sections, use the structure cached
+at ingest (``formats.mime.loads``); the source is read from the blob store
+only when a body section is asked for.  Responses are written as each message is done and
 the socket is drained every :data:`FLUSH_BYTES`, so ``FETCH 1:*`` of a
 250,000-message folder never sits in memory.
 """
@@ -21,7 +22,7 @@ from kastell.protocols.imap.errors import Bad
 from kastell.protocols.imap.parser import Atom, Command, Token
 from kastell.protocols.imap.responses import compress_set, flag_list, internal_date, untagged
 from kastell.store.flags import Flag
-from kastell.store.mailbox import ItemRow
+from kastell.store.mailbox import ItemRow, Rendered
 
 if TYPE_CHECKING:
     from kastell.protocols.imap.session import Session
@@ -160,13 +161,20 @@ async def handle_fetch(session: Session, command: Command) -> str:
         for change in changed:
             seen_now.add(change.uid)
             selected.reported[change.uid] = change.change_num
-    with_structure = bool(names & {"ENVELOPE", "BODY", "BODYSTRUCTURE", "BODY[]", "BINARY", "BINARY.SIZE"})
+    rendered: list[Rendered] = []
+    if "ENVELOPE" in names:
+        rendered.append("envelope")
+    if "BODYSTRUCTURE" in names:
+        rendered.append("bodystructure")
+    with_structure = bool(names & {"BODY", "BODY[]", "BINARY", "BINARY.SIZE"})
     needs_source = any(a.needs_source for a in atts)
     # Lines are handed to the transport in batches: one write per line costs a
     # system call per message (FETCH 1:* FLAGS of a 250,000-message folder).
     batch: list[bytes] = []
     batched = written = 0
-    rows = mailbox.iter_rows(selected.folder.id, ranges, with_structure=with_structure, changed_since=changed_since)
+    rows = mailbox.iter_rows(
+        selected.folder.id, ranges, with_structure=with_structure, rendered=rendered, changed_since=changed_since
+    )
     async for item in rows:
         seq = selected.seq_of(item.uid)
         if not seq:
@@ -190,9 +198,11 @@ async def handle_fetch(session: Session, command: Command) -> str:
 
 
 # ENVELOPE and BODYSTRUCTURE are pure functions of the stored bytes, and a blob id
-# names those bytes: a bounded LRU of the rendered answers (~1 KB each) serves the
-# usual client pattern (ENVELOPE in one FETCH, BODYSTRUCTURE in the next, the same
-# again after a reconnect) without decoding the cached structure again.
+# names those bytes: for rows without copies rendered at ingest (stored before
+# migration 0012 or by an older renderer), a bounded LRU of the rendered answers
+# (~1 KB each) serves the usual client pattern (ENVELOPE in one FETCH,
+# BODYSTRUCTURE in the next, the same again after a reconnect) without decoding
+# the cached structure again.
 _RENDERED: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
 RENDERED_MAX = 10_000
 
@@ -237,6 +247,10 @@ def _render(item: ItemRow, atts: list[Att], raw: bytes, seen_now: set[int], rece
             out.append(b"RFC822.SIZE %d" % item.size)
         elif name == "MODSEQ":
             out.append(b"MODSEQ (%d)" % item.change_num)
+        elif name == "ENVELOPE" and item.envelope is not None:
+            out.append(b"ENVELOPE " + item.envelope)
+        elif name == "BODYSTRUCTURE" and item.bodystructure is not None:
+            out.append(b"BODYSTRUCTURE " + item.bodystructure)
         elif name in ("ENVELOPE", "BODYSTRUCTURE"):
             rendered = _RENDERED.get(item.blob_id)
             if rendered is not None:
