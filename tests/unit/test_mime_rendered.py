@@ -18,6 +18,7 @@ from sqlalchemy import update
 from kastell.db import schema as s
 from kastell.formats import mime
 from kastell.store.ingest import columns_for
+from kastell.store.mailbox import Rendered
 from kastell.store.model import NewItem
 
 from .storehelp import make_account, message, open_env
@@ -81,7 +82,8 @@ def test_iter_rows_rendered_and_fallback(tmp_path: Path, db_url: str) -> None:
         for row in (old, stale):
             assert row.envelope is None and row.bodystructure is None
             assert row.structure is not None and mime.loads(row.structure).envelope.message_id is not None
-        both = [r async for r in box.iter_rows(inbox.id, rendered=("envelope",), with_structure=True)]
+        only_envelope: tuple[Rendered, ...] = ("envelope",)
+        both = [r async for r in box.iter_rows(inbox.id, rendered=only_envelope, with_structure=True)]
         assert all(r.structure is not None for r in both) and both[0].envelope == fresh.envelope
         assert both[0].bodystructure is None  # not asked for
         plain = [r async for r in box.iter_rows(inbox.id, with_structure=True)]
@@ -89,3 +91,17 @@ def test_iter_rows_rendered_and_fallback(tmp_path: Path, db_url: str) -> None:
         await env.close()
 
     asyncio.run(main())
+
+
+def test_fetch_answers_the_same_with_or_without_stored_copies() -> None:
+    from kastell.protocols.imap.commands.fetch import _RENDERED, Att, _render
+    from kastell.store.mailbox import ItemRow
+
+    atts = [Att("UID"), Att("ENVELOPE"), Att("BODYSTRUCTURE")]
+    for n, path in enumerate(sorted(CORPUS.glob("*.eml"))):
+        columns, _ = columns_for("message", path.read_bytes())
+        head = (n + 1, 0, (), 1, 10, 0, 0, f"blob-{path.name}")
+        stored = ItemRow(*head, None, columns["imap_envelope"], columns["imap_bodystructure"])
+        _RENDERED.pop(f"blob-{path.name}", None)
+        on_demand = ItemRow(*head, columns["structure"])
+        assert _render(stored, atts, b"", set(), set()) == _render(on_demand, atts, b"", set(), set()), path.name
