@@ -55,7 +55,12 @@ PAGE = 1000
 # Sources above this size are parsed off the event loop.
 _PARSE_IN_THREAD = 256 * 1024
 
-_ITEM_COLUMNS = [c for c in s.items.c if c.name not in ("org_id", "mailbox_id", "structure")]
+# The cached structure and the stored IMAP renderings are read only by the listings that need them.
+_ITEM_COLUMNS = [
+    c
+    for c in s.items.c
+    if c.name not in ("org_id", "mailbox_id", "structure", "imap_envelope", "imap_bodystructure", "imap_render")
+]
 _F = s.folders.c
 _I = s.items.c
 
