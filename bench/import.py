@@ -38,7 +38,7 @@ from kastell.bootstrap import initialise  # noqa: E402
 from kastell.config import SERVICES, load  # noqa: E402
 from kastell.imports.runner import import_maildir  # noqa: E402
 
-WORDS = (
+WORDS = (  # noqa: SIM905
     "meeting budget report draft review schedule project client invoice team update "
     "quarter release server backup network office contract proposal summary agenda"
 ).split()

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kastell.config import SERVICES  # noqa: E402
 
 PASSWORD = "bench-password-1"
-WORDS = "meeting budget report draft review schedule project client invoice team update quarter".split()
+WORDS = "meeting budget report draft review schedule project client invoice team update quarter".split()  # noqa: SIM905
 
 
 def free_port() -> int:
