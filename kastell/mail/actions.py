@@ -150,13 +150,8 @@ class RuleActions:
                 log.exception("vacation reply for %s failed", recipient.address)
 
     async def _redirect(self, recipient: LocalRecipient, to: str, source: bytes, sender: str) -> None:
-        from kastell.mail.transport import transport
-
         message = b"Delivered-To: " + recipient.address.encode() + b"\r\n" + source
-        check = await transport(self.app).delivery.check_recipient(to)
-        if not check.local:
-            sender = srs.forward(self.app.settings.data_dir, sender, recipient.address.rpartition("@")[2])
-        await send(self.app, sender, to, message)
+        await send(self.app, sender, to, message, srs_domain=recipient.address.rpartition("@")[2])
         log.info("redirected a message for %s to %s", recipient.address, to)
 
     async def _vacation(
@@ -186,13 +181,18 @@ def _reply_text(reason: str) -> str:
     return text or "Message rejected"
 
 
-async def send(app: Kastell, sender: str, to: str, message: bytes) -> None:
-    """Send ``message`` from this server: stored at once when ``to`` is local, else queued."""
+async def send(app: Kastell, sender: str, to: str, message: bytes, *, srs_domain: str | None = None) -> None:
+    """Send ``message`` from this server: stored at once when ``to`` is local, else queued.
+
+    With ``srs_domain`` (a forward), what leaves the server carries an SRS envelope sender of
+    that domain, so that the receiver's SPF check of the original sender's domain cannot fail.
+    """
     from kastell.mail.deliver import MessageContext
     from kastell.mail.transport import transport
 
     mail = transport(app)
     check = await mail.delivery.check_recipient(to)
+    outgoing_sender = srs.forward(app.settings.data_dir, sender, srs_domain) if srs_domain else sender
     if check.local:
         if check.reply.ok and check.accounts:
             outcomes = await mail.delivery.deliver(
@@ -206,6 +206,6 @@ async def send(app: Kastell, sender: str, to: str, message: bytes) -> None:
         else:
             log.warning("message to local %s dropped: %s", to, check.reply)
         if check.outside:
-            await mail.queue.enqueue(sender, list(check.outside), message)
+            await mail.queue.enqueue(outgoing_sender, list(check.outside), message)
         return
-    await mail.queue.enqueue(sender, [to], message)
+    await mail.queue.enqueue(outgoing_sender, [to], message)
