@@ -180,7 +180,7 @@ class Parser:
                 newlines = raw.count(b"\n", body_start, child.body_start) + child_newlines
         if newlines < 0:
             newlines = raw.count(b"\n", body_start, end)
-        lines = newlines + 1 if end > body_start and raw[end - 1] != 0x0A else newlines
+        lines = newlines  # as Dovecot and Cyrus count: line ends (a last line without one is not counted)
 
         disposition: str | None = None
         disposition_params: Params = ()
