@@ -104,7 +104,7 @@ def test_imap_string_forms() -> None:
     assert imap_string(b"tab\there") == b'"tab\there"'
     assert imap_string(b"line\r\nbreak") == b"{11}\r\nline\r\nbreak"
     assert imap_string(b"\xc3\xa9") == b"{2}\r\n\xc3\xa9"
-    assert imap_string(b"nul\x00x") == b"{4}\r\nnulx"
+    assert imap_string(b"nul\x00x") == b"{7}\r\nnul\xef\xbf\xbdx"  # U+FFFD for NUL, as Dovecot
 
 
 def test_group_markers_and_empty_lists() -> None:

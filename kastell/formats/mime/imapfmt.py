@@ -7,7 +7,8 @@ answers see the same shapes.
 
 Strings are quoted when every byte is a 7-bit TEXT-CHAR (quote and
 backslash escaped, RFC 9051 §4.3); anything with CR, LF or 8-bit bytes is
-sent as a literal.  NUL cannot appear in either form and is dropped.
+sent as a literal.  NUL cannot appear in either form: it becomes U+FFFD, as
+Dovecot writes it.
 Parameter values that are not ASCII after decoding are re-encoded as
 RFC 2231 ``name*=utf-8''...``: this is what Dovecot passes through for such
 parameters, and every client that understands RFC 2231 accepts it, whereas
@@ -27,7 +28,7 @@ __all__ = ["RENDER_VERSION", "imap_bodystructure", "imap_envelope", "imap_string
 #: Bump it whenever :func:`imap_envelope` or :func:`imap_bodystructure`
 #: answers differently for some message (tests/unit/test_mime_imap.py pins
 #: a digest of the corpus' renderings to it).
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 
 # A bytes.translate() deletion table instead of a regex per string (ENVELOPE
 # renders ~30 strings per message): deleting every TEXT-CHAR but the two that
@@ -49,7 +50,7 @@ def imap_string(value: bytes | None) -> bytes:
     if not rest.translate(None, _ESCAPED):
         return b'"' + value.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
     if b"\x00" in value:
-        value = value.replace(b"\x00", b"")
+        value = value.replace(b"\x00", "\ufffd".encode())
     return b"{%d}\r\n" % len(value) + value
 
 
