@@ -319,7 +319,7 @@ class QueueRunner:
         if failed and message.sender not in ("", "<>"):
             source = await self.app.blobs.get(message.blob_id)
             statuses = [_status(r, "failed") for r in failed]
-            await send_dsn(self.app, self.queue, message.sender, source, statuses, arrival=message.created)
+            await send_dsn(self.app, message.sender, source, statuses, arrival=message.created)
         async with self.app.db.write() as conn:
             await conn.execute(delete(s.queue_recipients).where(R.message_id == message_id))
             await conn.execute(delete(s.queue_messages).where(M.id == message_id))
@@ -346,7 +346,7 @@ class QueueRunner:
                 await conn.execute(update(s.queue_messages).where(M.id == message_id).values(delay_warned=True))
             if pending and message.sender != "<>":
                 source = await self.app.blobs.get(message.blob_id)
-                await send_dsn(self.app, self.queue, message.sender, source, [_status(r, "delayed") for r in pending])
+                await send_dsn(self.app, message.sender, source, [_status(r, "delayed") for r in pending])
 
     async def _keep_blobs(self) -> None:
         """Refresh queued blobs' mtime so that the collector (items only) never takes them."""
@@ -372,7 +372,7 @@ def _status(r: QueuedRecipient, action: str) -> RecipientStatus:
 
 
 async def send_dsn(
-    app: Kastell, queue: Queue, to: str, original: bytes, statuses: list[RecipientStatus], *, arrival: int | None = None
+    app: Kastell, to: str, original: bytes, statuses: list[RecipientStatus], *, arrival: int | None = None
 ) -> None:
     """Deliver a DSN to ``to``: into the INBOX when local, else through the queue (null sender)."""
     from kastell.mail.actions import send

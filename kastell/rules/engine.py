@@ -79,7 +79,7 @@ class _Environment:
     async def include(self, location: str, name: str) -> str | None:
         r = self.rules
         owner = (
-            and_(_S.account_id == r.account_id)
+            (_S.account_id == r.account_id)
             if location == "personal"
             else and_(_S.domain_id == r.domain_id, _S.account_id.is_(None))
         )

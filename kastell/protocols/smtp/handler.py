@@ -339,7 +339,7 @@ class Handler:
             for r, reply in failed
         ]
         try:
-            await send_dsn(self.app, self.mail.queue, sender, content, statuses)
+            await send_dsn(self.app, sender, content, statuses)
         except Exception:
             log.exception("could not send a DSN to %s", sender)
 
