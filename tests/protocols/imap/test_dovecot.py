@@ -49,7 +49,7 @@ ITEMS = [
 # one: bare-LF messages are served as stored, Dovecot converts them to CRLF ("lf").
 _STRUCTURE = {"BODYSTRUCTURE", "BODY"}
 _LF = set(ITEMS) - {"ENVELOPE"}
-KNOWN: dict[str, set[str]] = {
+KNOWN: dict[str, set[str]] = {} if os.environ.get("KASTELL_ALL_DIFFS") else {
     "07-thunderbird-2231.eml": {"BODYSTRUCTURE"},  # 2231
     "14-rfc2231-continuations.eml": _STRUCTURE,  # 2231
     "15-bare-lf.eml": _LF,
