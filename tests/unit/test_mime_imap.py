@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kastell.formats.mime import Address, Envelope, imap_bodystructure, imap_envelope, parse_message
+from kastell.formats.mime import Address, Envelope, dumps, imap_bodystructure, imap_envelope, loads, parse_message
 from kastell.formats.mime.imapfmt import imap_string
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "mime"
@@ -125,15 +125,50 @@ def test_group_markers_and_empty_lists() -> None:
     )
 
 
-def test_non_ascii_params_are_sent_as_rfc2231() -> None:
+def test_params_are_sent_undecoded_as_dovecot_does() -> None:
     raw = (
-        b"Content-Type: application/octet-stream; name*=utf-8''%E2%82%AC.txt\r\n"
-        b'Content-Disposition: attachment; filename="\xc3\xa9t\xc3\xa9.txt"\r\n\r\nx'
+        b"Content-Type: application/octet-stream; Name*=utf-8''%E2%82%AC.txt\r\n"
+        b'Content-Disposition: attachment; filename="\xc3\xa9t\xe9.txt"\r\n\r\nx'
     )
-    bs = imap_bodystructure(parse_message(raw).root)
-    assert b'("name*" "utf-8\'\'%E2%82%AC.txt")' in bs
-    assert b'("attachment" ("filename*" "utf-8\'\'%C3%A9t%C3%A9.txt"))' in bs
-    assert bs.isascii()
+    part = parse_message(raw).root
+    assert part.param("name") == "\u20ac.txt"  # the model keeps the decoded value
+    bs = imap_bodystructure(part)
+    assert b'("Name*" "utf-8\'\'%E2%82%AC.txt")' in bs
+    # 8-bit bytes go out as they are (even when not UTF-8), in a literal
+    assert b'("attachment" ("filename" {8}\r\n\xc3\xa9t\xe9.txt))' in bs
+    assert loads(dumps(parse_message(raw))).root == part
+
+
+@pytest.mark.parametrize(
+    ("params", "wire"),
+    [
+        # plain first in header order, then RFC 2231 sorted by key (bytes) and section
+        (b'; b*1="y"; A=1; b*0="x"', b'("A" "1" "b" "xy")'),
+        # an extended section makes the whole key extended: % of plain sections escaped
+        (b'; n*0="a%"; n*1*=%41', b'("n*" "\'\'a%25%41")'),
+        (b"; n*0*=utf-8''%41; n*1=\"b%\"", b'("n*" "utf-8\'\'%41b%25")'),
+        # a gap in the section numbers: sent section by section, raw
+        (b"; n*0=a; n*2*=c", b'("n*0" "a" "n*2*" "c")'),
+        # grouped ignoring case after a byte-order sort
+        (b"; x*0=a; X*1=b; Y*0=c", b'("X*1" "b" "Y" "c" "x" "a")'),
+        # a bare key* takes the section number of the RFC 2231 parameter before it
+        (b"; a*1=x; b*=y", b'("a*1" "x" "b*1*" "y")'),
+        # Dovecot's lenient syntax: comments, junk after a value, a missing "="
+        (b'; a = x ; b=(c) y; c="q" junk; d=e f; g', b'("a" "x" "b" "y" "c" "q" "d" "e")'),
+        (b'; a="unterminated', b"NIL"),
+    ],
+)
+def test_rfc2231_wire_form(params: bytes, wire: bytes) -> None:
+    raw = b"Content-Type: application/x" + params + b"\r\n\r\nx"
+    assert imap_bodystructure(parse_message(raw).root, False).split(b'"x" ', 1)[1].startswith(wire + b" ")
+
+
+def test_charset_default_is_added_unless_a_charset_param_exists() -> None:
+    def params(ct: bytes) -> bytes:
+        return imap_bodystructure(parse_message(b"Content-Type: " + ct + b"\r\n\r\nx").root, False)
+
+    assert b'("CHARSET" "UTF-8")' in params(b"text/plain; CHARSET=UTF-8")
+    assert b'("charset*" "utf-8\'\'" "charset" "us-ascii")' in params(b"text/plain; charset*=utf-8''")
 
 
 def test_text_without_charset_gets_default_and_other_types_nil() -> None:

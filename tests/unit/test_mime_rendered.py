@@ -32,6 +32,7 @@ RENDER_DIGESTS = {
     1: "9f76f8869e8f9691c6e954c93bd8c13c6e5596d41e9c23b31b7a522b21fed368",
     2: "2bc6d6139b19576376a02e097045b05a99a2207c454602686b08efb12a33e01d",  # line counts as Dovecot counts
     3: "06fae3f2eb04c4f758297545a9dc4c755c428c25a6ab62553f6263d40e61c1f5",  # NUL in a string -> U+FFFD
+    4: "a9cd5810cdefb16fb3f542ccbeee6d7bbe493441106a9f5c3f003fbbde674291",  # parameters undecoded, as Dovecot sends them
 }
 
 

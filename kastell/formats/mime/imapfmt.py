@@ -9,10 +9,12 @@ Strings are quoted when every byte is a 7-bit TEXT-CHAR (quote and
 backslash escaped, RFC 9051 §4.3); anything with CR, LF or 8-bit bytes is
 sent as a literal.  NUL cannot appear in either form: it becomes U+FFFD, as
 Dovecot writes it.
-Parameter values that are not ASCII after decoding are re-encoded as
-RFC 2231 ``name*=utf-8''...``: this is what Dovecot passes through for such
-parameters, and every client that understands RFC 2231 accepts it, whereas
-8-bit literals are only safe after ENABLE UTF8=ACCEPT.
+Parameters are sent as Dovecot sends them: undecoded, RFC 2231 sections
+merged but not decoded, names as written (``BodyPart.imap_params``, computed
+by ``params.imap_params``); 8-bit bytes go out as they are, in a literal.
+Structures cached before that form existed only have the decoded values:
+those that are not ASCII are then re-encoded as RFC 2231
+``name*=utf-8''...``, which every client that understands RFC 2231 accepts.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ __all__ = ["RENDER_VERSION", "imap_bodystructure", "imap_envelope", "imap_string
 #: Bump it whenever :func:`imap_envelope` or :func:`imap_bodystructure`
 #: answers differently for some message (tests/unit/test_mime_imap.py pins
 #: a digest of the corpus' renderings to it).
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 
 # A bytes.translate() deletion table instead of a regex per string (ENVELOPE
 # renders ~30 strings per message): deleting every TEXT-CHAR but the two that
@@ -65,7 +67,12 @@ def _str(value: str | None) -> bytes:
         return b"NIL"
     out = _STR_MEMO.get(value)
     if out is None:
-        out = imap_string(value.encode("utf-8", "replace"))
+        try:
+            # Wire-form parameters keep 8-bit bytes as surrogate escapes.
+            data = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            data = value.encode("utf-8", "replace")
+        out = imap_string(data)
         if len(value) <= 200:
             if len(_STR_MEMO) >= _STR_MEMO_MAX:
                 _STR_MEMO.clear()
@@ -107,7 +114,17 @@ def imap_envelope(env: Envelope) -> bytes:
     )
 
 
-def _params(params: Params, text: bool) -> bytes:
+def _params(params: Params, wire: Params | None, text: bool) -> bytes:
+    """body-fld-param; a text part without a ``charset`` (any case) gets
+    ``"charset" "us-ascii"`` at the end (RFC 2045 §5.2's default, as Dovecot
+    writes it)."""
+    if wire is not None:
+        items = list(wire)
+        if text and not any(k.lower() == "charset" for k, _ in items):
+            items.append(("charset", "us-ascii"))
+        if not items:
+            return b"NIL"
+        return b"(" + b" ".join(_str(key) + b" " + _str(value) for key, value in items) + b")"
     items = list(params)
     if text and not any(k == "charset" for k, _ in items):
         items.append(("charset", "us-ascii"))
@@ -115,7 +132,7 @@ def _params(params: Params, text: bool) -> bytes:
         return b"NIL"
     out = []
     for key, value in items:
-        if not value.isascii():
+        if not value.isascii():  # a structure cached without the wire form
             key, value = key + "*", "utf-8''" + quote(value.encode("utf-8", "replace"), safe=_ATTR_SAFE)
         out.append(_str(key) + b" " + _str(value))
     return b"(" + b" ".join(out) + b")"
@@ -126,7 +143,10 @@ def _extension(part: BodyPart) -> bytes:
     if part.disposition is None:
         dsp = b"NIL"
     else:
-        dsp = b"(" + _str(part.disposition) + b" " + _params(part.disposition_params, False) + b")"
+        dsp = (
+            b"(" + _str(part.disposition) + b" "
+            + _params(part.disposition_params, part.imap_disposition_params, False) + b")"
+        )  # fmt: skip
     lang = b"(" + b" ".join(_str(x) for x in part.language) + b")" if part.language else b"NIL"
     return dsp + b" " + lang + b" " + _str(part.location)
 
@@ -147,7 +167,7 @@ def _write(part: BodyPart, ext: bool, raw: bytes | None, out: list[bytes]) -> No
             _write(child, ext, raw, out)
         out.append(b" " + _str(part.subtype))
         if ext:
-            out.append(b" " + _params(part.params, False) + b" " + _extension(part))
+            out.append(b" " + _params(part.params, part.imap_params, False) + b" " + _extension(part))
         out.append(b")")
         return
     is_message = part.type == "message" and part.is_message
@@ -162,7 +182,7 @@ def _write(part: BodyPart, ext: bool, raw: bytes | None, out: list[bytes]) -> No
         % (
             _str(main),
             _str(sub),
-            _params(part.params, text),
+            _params(part.params, part.imap_params, text),
             _str(part.id),
             _str(part.description),
             _str(part.encoding),

@@ -102,6 +102,12 @@ class BodyPart:
     lines: int
     children: tuple[BodyPart, ...]
     envelope: Envelope | None
+    # The parameters as IMAP BODYSTRUCTURE sends them (undecoded, names as
+    # written; ``params.imap_params``), only when that differs from ``params``
+    # or is not ASCII: None means "send ``params``".  Structures cached before
+    # these fields existed load with None.
+    imap_params: Params | None = None
+    imap_disposition_params: Params | None = None
 
     def param(self, name: str) -> str | None:
         """The Content-Type parameter ``name`` (lower-case), or None."""

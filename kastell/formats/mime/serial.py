@@ -45,13 +45,18 @@ def _env(e: Envelope) -> list[Any]:
 
 
 def _part(p: BodyPart) -> list[Any]:
-    return [
+    out = [
         p.header_start, p.body_start, p.body_end, p.type, p.subtype,
         p.params, p.id, p.description, p.encoding,
         p.disposition, p.disposition_params,
         list(p.language), p.location, p.md5, p.lines,
         [_part(c) for c in p.children], None if p.envelope is None else _env(p.envelope),
     ]  # fmt: skip
+    # IMAP's parameter forms, rarely set: only then written (entries written
+    # before they existed have 17 elements and load with None).
+    if p.imap_params is not None or p.imap_disposition_params is not None:
+        out += [p.imap_params, p.imap_disposition_params]
+    return out
 
 
 def dumps(msg: ParsedMessage) -> bytes:
@@ -85,11 +90,14 @@ def _pairs(pairs: list[list[str]]) -> tuple[tuple[str, str], ...]:
 
 def _load_part(p: list[Any]) -> BodyPart:
     env = p[16]
+    wire = p[17:19] if len(p) > 17 else (None, None)
     return BodyPart(
         p[0], p[1], p[2], p[3], p[4], _pairs(p[5]) if p[5] else (), p[6], p[7], p[8],
         p[9], _pairs(p[10]) if p[10] else (), tuple(p[11]), p[12], p[13], p[14],
         tuple(map(_load_part, p[15])) if p[15] else (),
         None if env is None else _load_env(env),
+        None if wire[0] is None else _pairs(wire[0]),
+        None if wire[1] is None else _pairs(wire[1]),
     )  # fmt: skip
 
 

@@ -46,7 +46,14 @@ from .charsets import header_str
 from .envelope import build_envelope
 from .headers import find_body_start, scan_fields, unfold
 from .model import BodyPart, Envelope, Params
-from .params import parse_content_type, parse_disposition, parse_encoding, parse_language
+from .params import (
+    imap_disposition_params,
+    imap_params,
+    parse_content_type,
+    parse_disposition,
+    parse_encoding,
+    parse_language,
+)
 
 __all__ = ["MAX_DEPTH", "MAX_PARTS", "Parser", "split_multipart"]
 
@@ -149,9 +156,12 @@ class Parser:
         fields = scan_fields(raw, start, body_start)
 
         ctype = None
+        wire: Params | None = None
         value = fields.get(b"content-type")
         if value is not None:
             ctype = parse_content_type(value)
+            if ctype is not None:
+                wire = _differing(imap_params(value), ctype[2])
         if ctype is None:
             ctype = _DIGEST_DEFAULT if in_digest else _TEXT_DEFAULT
         main, sub, params = ctype
@@ -165,13 +175,16 @@ class Parser:
         if main == "multipart":
             if depth >= MAX_DEPTH or self.parts >= MAX_PARTS:
                 main, sub, params = _OCTET
+                wire = None
             else:
                 children, newlines = self._multipart(params, body_start, end, depth, sub == "digest")
                 if not children:
                     main, sub, params = _TEXT_DEFAULT
+                    wire = None
         elif main == "message" and sub in _MESSAGE_SUBTYPES and encoding in _IDENTITY:
             if depth >= MAX_DEPTH or self.parts >= MAX_PARTS:
                 main, sub, params = _OCTET
+                wire = None
             else:
                 self.parts += 1
                 child, child_fields, child_newlines = self.parse_part(body_start, end, depth + 1, False)
@@ -184,11 +197,13 @@ class Parser:
 
         disposition: str | None = None
         disposition_params: Params = ()
+        disposition_wire: Params | None = None
         value = fields.get(b"content-disposition")
         if value is not None:
             parsed = parse_disposition(value)
             if parsed is not None:
                 disposition, disposition_params = parsed
+                disposition_wire = _differing(imap_disposition_params(value), disposition_params)
 
         value = fields.get(b"content-language")
         language = parse_language(value) if value is not None else ()
@@ -211,6 +226,8 @@ class Parser:
             lines,
             children,
             envelope,
+            wire,
+            disposition_wire,
         )
         return part, fields, newlines
 
@@ -249,6 +266,13 @@ class Parser:
             gap_start = e
         newlines += raw.count(b"\n", gap_start, end)
         return tuple(kids), newlines
+
+
+def _differing(wire: Params, params: Params) -> Params | None:
+    """``wire`` when the renderer needs it (see ``BodyPart.imap_params``)."""
+    if wire == params and all(k.isascii() and v.isascii() for k, v in wire):
+        return None
+    return wire
 
 
 def _text(value: bytes | None) -> str | None:
