@@ -16,18 +16,25 @@ n - 2 trigrams, which matches exactly where the query occurs as a substring.
   (:func:`insert_texts`). COPY duplicates the rows inside the database
   (:func:`copy_texts`); MOVE keeps item ids, so the row follows the item; a
   deleted item's row goes with it (``ON DELETE CASCADE``).
-* SQLite: an FTS5 table with the ``trigram`` tokenizer over ``item_text``
-  (external content). Indexing is deferred (migration 0006): a row is written
-  with ``indexed = 0`` and :func:`index_pending`, run by the server in the
-  background, moves batches of them into ``item_fts``. Deletes are deferred too
-  (migration 0010: FTS5 re-tokenises a row to delete it): the delete trigger
-  queues rows that reached the index in ``item_fts_gone``, and the indexer
-  removes them before it adds rows. A search reads the index for indexed rows
-  (minus queued deletes) and scans the (few) pending rows of the folder in Python. Its
-  tokenizer folds case with Unicode rules, so "ÜBER" finds "über". Queries
-  under 3 characters have no trigram; they scan the folder's rows with
-  ``instr`` over every upper/lower-case spelling of the query (at most 4 for 2
-  characters), because SQLite's own ``lower()``/``LIKE`` fold ASCII only.
+* SQLite: ``item_text`` holds the text zlib-compressed (migration 0013; rows
+  from before are plain TEXT and read as they are). Two FTS5 indexes are fed
+  from it: ``item_fts``, a contentless ``trigram`` table, and ``item_words``,
+  the distinct words of each text (``detail=none``), with ``word_terms`` the
+  vocabulary and ``word_terms_fts`` a trigram index over it. Indexing is
+  deferred (migration 0006): a row is written with ``indexed = 0`` and
+  :func:`index_pending`, run by the server in the background, moves batches of
+  them into the indexes. Deletes are deferred too (migration 0010): the delete
+  trigger queues rows that reached the index in ``item_fts_gone`` (with their
+  text, which a contentless FTS5 table needs to forget a row), and the indexer
+  removes them before it adds rows.
+  A search reads the indexes for indexed rows (minus queued deletes) and scans
+  the (few) pending rows of the folder in Python. A query made of letters and
+  digits only lies inside one word of the text: the words containing it come
+  from ``word_terms_fts`` and their items from ``item_words`` (a few
+  milliseconds, however often the word occurs). Other queries are a trigram
+  phrase; the trigram tokenizer folds case with Unicode rules, so "ÜBER"
+  finds "über". Queries under 3 characters that are not letters and digits
+  have no trigram: they decompress and scan the rows of the folder.
 * PostgreSQL: ``ILIKE '%…%'`` with ``%``, ``_`` and ``\\`` escaped, served by
   the pg_trgm GIN index of migration 0002. Non-ASCII case folding follows the
   database's LC_CTYPE (any UTF-8 locale, including C.UTF-8, folds umlauts; the
@@ -42,8 +49,9 @@ Dialect-specific SQL lives here and nowhere else in the store.
 
 from __future__ import annotations
 
-import itertools
 import logging
+import re
+import zlib
 from collections.abc import Collection, Mapping, Sequence
 
 from sqlalchemy import (
@@ -87,6 +95,31 @@ _T = s.item_text.c
 _FTS = table("item_fts", column("rowid", Integer))
 # Rows deleted from item_text that are still in item_fts (migration 0010, SQLite only).
 _GONE = table("item_fts_gone", column("id", Integer), column("item_id", Integer), column("text"))
+# The word index of migration 0013 (SQLite only).
+_WORDS = table("item_words", column("rowid", Integer))
+_TERMS = table("word_terms", column("id", Integer), column("term"))
+_TERMS_FTS = table("word_terms_fts", column("rowid", Integer))
+
+# A word: a run of letters and digits (of the lower-cased text). A query that
+# is one fullmatch of it can only occur inside one word.
+_WORD = re.compile(r"[^\W_]+")
+# More words containing a query than this, and the trigram phrase is cheaper.
+_MAX_TERMS = 2000
+
+
+def pack(body: str) -> bytes:
+    """The stored form of an index text on SQLite: zlib (level 1: fast, ~4x smaller)."""
+    return zlib.compress(body.encode("utf-8"), 1)
+
+
+def unpack(stored: bytes | str) -> str:
+    """An index text as stored on either database (plain text: PostgreSQL, SQLite before 0013)."""
+    return zlib.decompress(stored).decode("utf-8") if isinstance(stored, bytes) else stored
+
+
+def words(body: str) -> list[str]:
+    """The distinct words of a text, lower-cased, sorted: what ``item_words`` holds for it."""
+    return sorted(set(_WORD.findall(body.lower())))
 
 
 def message_text(source: bytes, parsed: mime.ParsedMessage, limit: int = TEXT_LIMIT) -> str:
@@ -115,9 +148,9 @@ async def insert_texts(conn: AsyncConnection, mailbox_id: int, texts: Sequence[t
     Empty texts get no row: there is nothing to find in them, and the search
     for "" (which matches everything) does not read ``item_text``.
     """
-    indexed = conn.dialect.name != "sqlite"  # SQLite: the background indexer does it
+    sqlite = conn.dialect.name == "sqlite"  # SQLite: the background indexer does it
     rows = [
-        {"item_id": item_id, "mailbox_id": mailbox_id, "text": body, "indexed": indexed}
+        {"item_id": item_id, "mailbox_id": mailbox_id, "text": pack(body) if sqlite else body, "indexed": not sqlite}
         for item_id, body in texts
         if body
     ]
@@ -195,23 +228,45 @@ async def match_clause(conn: AsyncConnection, scope: Sequence[ColumnElement[bool
     if conn.dialect.name != "sqlite":
         escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return _I.id.in_(select(_T.item_id).where(_T.text.ilike("%" + escaped + "%", escape="\\")))
-    if len(query) < 3:
-        # No trigram to look up: scan the rows of the items the caller's query
-        # visits. instr() is a plain, case-sensitive byte search, so ask for
-        # every case spelling of the query.
-        spellings = _case_spellings(query)
-        return exists().where(_T.item_id == _I.id, or_(*(func.instr(_T.text, spelling) > 0 for spelling in spellings)))
-    # A quoted FTS5 string is one phrase of consecutive trigrams: the substring
-    # itself. Inside it only '"' is special, and it is escaped by doubling.
-    phrase = '"' + query.replace('"', '""') + '"'
-    indexed = and_(
-        _I.id.in_(select(_FTS.c.rowid).where(literal_column("item_fts").op("MATCH")(phrase))),
-        # A deleted row stays in item_fts until the indexer gets to it; its id may
-        # already belong to a new (pending) item, whose text is not that row's.
-        _I.id.not_in(select(_GONE.c.item_id)),
-    )
     pending = await _search_pending(conn, scope, query)
+    indexed = await _word_clause(conn, query)
+    if indexed is None:
+        if len(query) < 3:
+            # No trigram to look up, and not a word part: read the texts of the folder.
+            return ids_clause(pending | await _scan(conn, scope, query))
+        # A quoted FTS5 string is one phrase of consecutive trigrams: the substring
+        # itself. Inside it only '"' is special, and it is escaped by doubling.
+        phrase = '"' + query.replace('"', '""') + '"'
+        indexed = _I.id.in_(select(_FTS.c.rowid).where(literal_column("item_fts").op("MATCH")(phrase)))
+    # A deleted row stays in the indexes until the indexer gets to it; its id may
+    # already belong to a new (pending) item, whose text is not that row's.
+    indexed = and_(indexed, _I.id.not_in(select(_GONE.c.item_id)))
     return or_(indexed, ids_clause(pending)) if pending else indexed
+
+
+async def _word_clause(conn: AsyncConnection, query: str) -> ColumnElement[bool] | None:
+    """``items.id IN`` the items having a word that contains ``query``; None when
+    ``query`` is not made of letters and digits or too many words contain it."""
+    needle = query.lower()
+    if not _WORD.fullmatch(needle):
+        return None
+    if len(needle) >= 3:
+        phrase = '"' + needle + '"'  # letters and digits: nothing to escape
+        found = select(_TERMS.c.term).where(
+            _TERMS.c.id.in_(select(_TERMS_FTS.c.rowid).where(literal_column("word_terms_fts").op("MATCH")(phrase)))
+        )
+    else:
+        found = select(_TERMS.c.term).where(func.instr(_TERMS.c.term, needle) > 0)
+    # The trigram tokenizer folds case its own way: keep the words that contain
+    # the query as str.lower() has it (the words were lower-cased so).
+    candidates = list(await conn.scalars(found.limit(_MAX_TERMS + 1)))
+    if len(candidates) > _MAX_TERMS:
+        return None
+    terms = [term for term in candidates if needle in term]
+    if not terms:
+        return false()
+    match = " OR ".join('"' + term + '"' for term in terms)
+    return _I.id.in_(select(_WORDS.c.rowid).where(literal_column("item_words").op("MATCH")(match)))
 
 
 def ids_clause(ids: Collection[int]) -> ColumnElement[bool]:
@@ -231,15 +286,22 @@ async def _search_pending(conn: AsyncConnection, scope: Sequence[ColumnElement[b
     ``str.lower`` and not ``casefold``: FTS5 folds case one character at a time
     ("ß" stays "ß"), and an answer must not change when its row gets indexed.
     """
-    needle = query.lower()
-    found: set[int] = set()
     # Driven by the partial index of pending rows (EXISTS, not a join: as a join the
     # planner walked every item of the folder to find the few pending ones).
-    result = await conn.stream(
-        select(_T.item_id, _T.text).where(_T.indexed == false(), exists().where(_I.id == _T.item_id, *scope))
-    )
+    return await _matching(conn, _T.indexed == false(), exists().where(_I.id == _T.item_id, *scope), query=query)
+
+
+async def _scan(conn: AsyncConnection, scope: Sequence[ColumnElement[bool]], query: str) -> set[int]:
+    """Indexed rows of the folder matched in Python (queries no index answers)."""
+    return await _matching(conn, _T.indexed == true(), _T.item_id.in_(select(_I.id).where(*scope)), query=query)
+
+
+async def _matching(conn: AsyncConnection, *where: ColumnElement[bool], query: str) -> set[int]:
+    needle = query.lower()
+    found: set[int] = set()
+    result = await conn.stream(select(_T.item_id, _T.text).where(*where))
     async for partition in result.partitions(200):
-        found.update(int(item_id) for item_id, body in partition if needle in body.lower())
+        found.update(int(item_id) for item_id, body in partition if needle in unpack(body).lower())
     return found
 
 
@@ -260,31 +322,50 @@ async def index_pending(db: Database, batch: int = 200) -> int:
             await conn.execute(select(_GONE.c.id, _GONE.c.item_id, _GONE.c.text).order_by(_GONE.c.id).limit(batch))
         ).all()
         if gone:
+            # A contentless FTS5 table forgets a row when given the text it indexed.
             await conn.execute(
                 text("INSERT INTO item_fts(item_fts, rowid, text) VALUES ('delete', :item_id, :text)"),
-                [{"item_id": row.item_id, "text": row.text} for row in gone],
+                [{"item_id": row.item_id, "text": unpack(row.text)} for row in gone],
             )
+            await conn.execute(delete(_WORDS).where(_WORDS.c.rowid.in_([row.item_id for row in gone])))
             await conn.execute(delete(_GONE).where(_GONE.c.id <= gone[-1].id))
             return len(gone)
         rows = (await conn.execute(select(_T.item_id, _T.text).where(_T.indexed == false()).limit(batch))).all()
         if not rows:
             return 0
+        texts = [(int(row.item_id), unpack(row.text)) for row in rows]
         await conn.execute(
             text("INSERT INTO item_fts(rowid, text) VALUES (:item_id, :text)"),
-            [{"item_id": row.item_id, "text": row.text} for row in rows],
+            [{"item_id": item_id, "text": body} for item_id, body in texts],
         )
+        vocabulary: set[str] = set()
+        entries = []
+        for item_id, body in texts:
+            found = words(body)
+            vocabulary.update(found)
+            entries.append({"item_id": item_id, "words": " ".join(found)})
+        await conn.execute(text("INSERT INTO item_words(rowid, words) VALUES (:item_id, :words)"), entries)
+        await _add_terms(conn, vocabulary)
         await conn.execute(
-            update(s.item_text).where(_T.item_id.in_([row.item_id for row in rows])).values(indexed=True)
+            update(s.item_text).where(_T.item_id.in_([item_id for item_id, _ in texts])).values(indexed=True)
         )
     return len(rows)
 
 
-def _case_spellings(query: str) -> list[str]:
-    """Every combination of lower/upper case of the characters of a short query."""
-    options = [sorted({ch, ch.lower(), ch.upper()} - {""}) for ch in query]
-    # str.upper() may turn one character into two ("ß" -> "SS"); such a spelling
-    # is still a correct substring to look for.
-    return ["".join(combo) for combo in itertools.product(*options)]
+async def _add_terms(conn: AsyncConnection, terms: set[str]) -> None:
+    """Put the words not yet in the vocabulary into it and its trigram index.
+
+    The caller holds the write lock, so the new rows are exactly those above
+    the highest id from before.
+    """
+    if not terms:
+        return
+    before = await conn.scalar(select(func.coalesce(func.max(_TERMS.c.id), 0)))
+    await conn.execute(text("INSERT OR IGNORE INTO word_terms(term) VALUES (:term)"), [{"term": t} for t in terms])
+    await conn.execute(
+        text("INSERT INTO word_terms_fts(rowid, term) SELECT id, term FROM word_terms WHERE id > :before"),
+        {"before": before},
+    )
 
 
 def _encodable(query: str) -> bool:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from kastell.db import schema as s
@@ -22,8 +23,15 @@ def run(coro):  # type: ignore[no-untyped-def]
 
 
 async def search(env: Env, box: Mailbox, folder_id: int, query: str, **kw: object) -> set[int]:
+    """The answer, asserted to be the same before the background indexer ran (SQLite) and after."""
     async with env.db.read() as conn:
-        return await fulltext.search_item_ids(conn, box.org_id, box.id, folder_id, query, **kw)  # type: ignore[arg-type]
+        before = await fulltext.search_item_ids(conn, box.org_id, box.id, folder_id, query, **kw)  # type: ignore[arg-type]
+    while await fulltext.index_pending(env.db):
+        pass
+    async with env.db.read() as conn:
+        after = await fulltext.search_item_ids(conn, box.org_id, box.id, folder_id, query, **kw)  # type: ignore[arg-type]
+    assert after == before, (query, before, after)
+    return after
 
 
 def html_message(n: int, html: str) -> bytes:
@@ -285,6 +293,7 @@ def test_deferred_indexing_gives_the_same_answers(tmp_path: Path, db_url: str) -
         if env.db.dialect == "sqlite":
             async with env.db.write() as conn:
                 await conn.exec_driver_sql("INSERT INTO item_fts(item_fts) VALUES ('integrity-check')")
+                await conn.exec_driver_sql("INSERT INTO item_words(item_words) VALUES ('integrity-check')")
                 pending = await conn.scalar(
                     select(func.count()).select_from(s.item_text).where(s.item_text.c.indexed == False)  # noqa: E712
                 )
@@ -316,6 +325,39 @@ def test_deleted_rows_leave_the_index_before_a_reused_id_enters(tmp_path: Path, 
         if env.db.dialect == "sqlite":
             async with env.db.write() as conn:
                 await conn.exec_driver_sql("INSERT INTO item_fts(item_fts) VALUES ('integrity-check')")
+        await env.close()
+
+    run(main())
+
+
+def test_word_parts(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Letters-and-digits queries (answered from the word index on SQLite) keep substring semantics."""
+
+    async def main() -> None:
+        env = await open_env(tmp_path, db_url)
+        box = await make_account(env, "org", "alice@a.test")
+        inbox = await box.folder_by_role("inbox")
+        a = await box.append(inbox.id, NewItem(message(1, "Invoice INV2024x77 for Müller-Lüdenscheidt, snake_case")))
+        b = await box.append(inbox.id, NewItem(message(2, "invoices and REPORTS, überweisung")))
+        c = await box.append(inbox.id, NewItem(message(3, "nothing relevant here")))
+        assert await search(env, box, inbox.id, "voice") == {a.item_id, b.item_id}
+        assert await search(env, box, inbox.id, "inv2024X7") == {a.item_id}
+        assert await search(env, box, inbox.id, "2024") == {a.item_id}
+        assert await search(env, box, inbox.id, "lüdensch") == {a.item_id}
+        assert await search(env, box, inbox.id, "ÜBERW") == {b.item_id}
+        assert await search(env, box, inbox.id, "snake") == {a.item_id}
+        assert await search(env, box, inbox.id, "snake_case") == {a.item_id}  # "_" is not a letter: trigrams
+        assert await search(env, box, inbox.id, "ports") == {b.item_id}
+        assert await search(env, box, inbox.id, "re") == {b.item_id, c.item_id}
+        assert await search(env, box, inbox.id, "xyzzy") == set()
+        # More words contain "e" than the word index is asked for: the answer is the same.
+        monkeypatch.setattr(fulltext, "_MAX_TERMS", 2)
+        assert await search(env, box, inbox.id, "e") == {a.item_id, b.item_id, c.item_id}
+        assert await search(env, box, inbox.id, "nvoic") == {a.item_id, b.item_id}
+        if env.db.dialect == "sqlite":
+            async with env.db.write() as conn:
+                await conn.exec_driver_sql("INSERT INTO item_words(item_words) VALUES ('integrity-check')")
+                await conn.exec_driver_sql("INSERT INTO word_terms_fts(word_terms_fts) VALUES ('integrity-check')")
         await env.close()
 
     run(main())

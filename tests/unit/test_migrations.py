@@ -15,7 +15,7 @@ from kastell.db import schema as s
 from kastell.db.engine import Database
 
 # Made by migration 0002 with database-specific DDL, deliberately not in the metadata.
-_NATIVE = ("item_fts", "ix_item_text_trgm")
+_NATIVE = ("item_fts", "ix_item_text_trgm", "item_words", "word_terms")
 
 
 def _declared(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
