@@ -15,6 +15,9 @@ def message_columns_and_text(source: bytes) -> tuple[dict[str, Any], str]:
     offsets instead of parsing the source a second time (see store/fulltext.py).
     """
     parsed = mime.parse_message(source)
+    # IMAP shows some messages otherwise than the model (formats/mime/structure.py):
+    # ENVELOPE and BODYSTRUCTURE are rendered from that view.
+    view = mime.parse_imap_view(source) if parsed.imap_differs else parsed
     columns = {
         "sent_date": int(parsed.date.timestamp()) if parsed.date is not None else None,
         "subject": _clip(parsed.subject, 4000),
@@ -30,8 +33,8 @@ def message_columns_and_text(source: bytes) -> tuple[dict[str, Any], str]:
         "structure": mime.dumps(parsed),
         # What FETCH ENVELOPE / BODYSTRUCTURE send, so that they need not decode
         # the structure (about 10 us here, against a parse of ~100 us or more).
-        "imap_envelope": mime.imap_envelope(parsed.envelope),
-        "imap_bodystructure": mime.imap_bodystructure(parsed.root, True),
+        "imap_envelope": mime.imap_envelope(view.envelope),
+        "imap_bodystructure": mime.imap_bodystructure(view.root, True),
         "imap_render": mime.RENDER_VERSION,
     }
     return columns, fulltext.message_text(source, parsed)

@@ -85,6 +85,8 @@ def test_corpus_message(path: Path) -> None:
 def test_golden(path: Path) -> None:
     raw = path.with_suffix(".eml").read_bytes()
     msg = parse_message_strict(raw)
+    if msg.imap_differs:  # the golden lines are what IMAP sends (structure.py, "IMAP view")
+        msg = parse_message_strict(raw, imap=True)
     expected = dict(line.split(" ", 1) for line in path.read_text("ascii").splitlines() if line)
     assert imap_bodystructure(msg.root).decode() == expected["BODYSTRUCTURE"]
     assert imap_bodystructure(msg.root, extensible=False).decode() == expected["BODY"]
@@ -266,6 +268,36 @@ def test_missing_boundary_param_becomes_text_plain() -> None:
     raw, m = _load("19-missing-boundary-param.eml")
     assert (m.root.type, m.root.subtype, m.root.children) == ("text", "plain", ())
     assert m.preview.startswith("--whatever Content-Type: text/plain this cannot be split")
+    # IMAP shows a multipart without parts, as Dovecot does
+    assert m.imap_differs and loads(dumps(m)).imap_differs
+    view = parse_message_strict(raw, imap=True)
+    assert (view.root.type, view.root.subtype, view.root.children) == ("multipart", "mixed", ())
+    assert (
+        imap_bodystructure(view.root, False) == b'(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) "mixed")'
+    )
+    assert section(raw, view, "1") is None and section(raw, view, "1.MIME") is None
+    assert section(raw, view, "TEXT") == section(raw, m, "TEXT")
+
+
+def test_boundary_that_never_occurs_and_nested_broken_multiparts() -> None:
+    raw, m = _load("35-boundary-never-occurs.eml")
+    assert m.root.type == "text" and m.imap_differs
+    view = parse_message_strict(raw, imap=True)
+    assert imap_bodystructure(view.root).endswith(
+        b' "alternative" ("boundary" "declared" "x-extra" "1") ("inline" NIL) ("en") NIL)'
+    )
+    raw, m = _load("36-nested-broken-multiparts.eml")
+    assert [c.type for c in m.root.children] == ["text", "text", "text"]
+    view = parse_message_strict(raw, imap=True)
+    related, alternative, _ = view.root.children
+    assert (related.type, related.children, alternative.type, alternative.children) == (
+        "multipart",
+        (),
+        "multipart",
+        (),
+    )
+    assert section(raw, view, "1") == b"--lost\r\nContent-Type: text/plain\r\n\r\nlost part\r\n--lost--"
+    assert section(raw, view, "1.1") is None and section(raw, view, "2.1") is None
 
 
 def test_parent_boundary_ends_child_multipart() -> None:
@@ -336,8 +368,30 @@ def test_base64_message_rfc822_is_a_leaf() -> None:
     raw, m = _load("33-base64-rfc822.eml")
     enc = m.root.children[2]
     assert (enc.type, enc.subtype, enc.children, enc.envelope) == ("message", "rfc822", (), None)
-    # sent as application/octet-stream: message/rfc822 would need an envelope
+    # without its message: sent as application/octet-stream (message/rfc822 would need an envelope)
     assert b'("application" "octet-stream" NIL NIL NIL "base64" 48 NIL NIL NIL NIL)' in imap_bodystructure(m.root)
+    # IMAP (Dovecot) parses the encoded text as a message: all header, which
+    # also takes the line break before the closing delimiter
+    assert m.imap_differs
+    enc = parse_message_strict(raw, imap=True).root.children[2]
+    assert (enc.body_end - enc.body_start, enc.lines) == (50, 1)
+    assert imap_bodystructure(enc, False) == (
+        b'("message" "rfc822" NIL NIL NIL "base64" 50 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) '
+        b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 1)'
+    )
+
+
+def test_encapsulated_message_without_blank_line() -> None:
+    raw, m = _load("38-rfc822-without-blank-line.eml")
+    first = m.root.children[0]
+    assert first.is_message and raw[first.body_start : first.body_end].endswith(b"To: b@example.com")
+    assert m.imap_differs
+    view = parse_message_strict(raw, imap=True)
+    first, _encoded, empty, with_body = view.root.children
+    assert raw[first.body_start : first.body_end].endswith(b"To: b@example.com\r\n") and first.lines == 3
+    assert section(raw, view, "1.HEADER") == raw[first.body_start : first.body_end - 2]
+    assert (empty.body_end - empty.body_start, empty.lines) == (2, 1)
+    assert raw[with_body.body_start : with_body.body_end].endswith(b"with a body")  # has its empty line
 
 
 def test_empty_input() -> None:

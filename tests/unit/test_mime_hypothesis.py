@@ -29,8 +29,10 @@ from kastell.formats.mime import (
     imap_envelope,
     iter_parts,
     loads,
+    parse_imap_view,
     part_text,
     section,
+    to_crlf,
 )
 from kastell.formats.mime.addresses import _parse_simple, parse_address_list_general
 from kastell.formats.mime.charsets import decode_charset
@@ -90,9 +92,11 @@ def check_envelope(env: Imap) -> None:
 def check_body(body: Imap, part: BodyPart, ext: bool) -> None:
     """The parsed BODY[STRUCTURE] matches the part tree field by field."""
     assert isinstance(body, list)
-    if part.type == "multipart" and part.children:
-        kids = [x for x in body if isinstance(x, list)][: len(part.children)]
-        assert len(kids) == len(part.children)
+    if part.type == "multipart":
+        kids = [x for x in body if isinstance(x, list)][: max(1, len(part.children))]
+        if not part.children:  # IMAP view of a broken multipart: one empty text/plain stand-in
+            assert kids[0][:8] == [b"text", b"plain", [b"charset", b"us-ascii"], None, None, b"7bit", 0, 0]
+        assert len(kids) == max(1, len(part.children))
         for k, c in zip(kids, part.children, strict=False):
             check_body(k, c, ext)
         rest = body[len(kids) :]
@@ -156,7 +160,8 @@ def check_all(raw: bytes, msg: ParsedMessage) -> None:
     for ext in (True, False):
         bs = imap_bodystructure(msg.root, ext)
         check_body(imap_parse(bs), msg.root, ext)
-        imap_parse(imap_bodystructure(msg.root, ext, raw=raw))
+        view = parse_imap_view(to_crlf(raw))
+        check_body(imap_parse(imap_bodystructure(view.root, ext)), view.root, ext)
     check_envelope(imap_parse(imap_envelope(msg.envelope)))
     for path, part in part_paths(msg.root):
         assert section(raw, msg, path) == raw[part.body_start : part.body_end]

@@ -30,7 +30,7 @@ __all__ = ["RENDER_VERSION", "imap_bodystructure", "imap_envelope", "imap_string
 #: Bump it whenever :func:`imap_envelope` or :func:`imap_bodystructure`
 #: answers differently for some message (tests/unit/test_mime_imap.py pins
 #: a digest of the corpus' renderings to it).
-RENDER_VERSION = 4
+RENDER_VERSION = 5
 
 # A bytes.translate() deletion table instead of a regex per string (ENVELOPE
 # renders ~30 strings per message): deleting every TEXT-CHAR but the two that
@@ -151,20 +151,18 @@ def _extension(part: BodyPart) -> bytes:
     return dsp + b" " + lang + b" " + _str(part.location)
 
 
-def _octets(part: BodyPart, raw: bytes | None) -> int:
-    size = part.body_end - part.body_start
-    if raw is not None:
-        # bare LFs become CRLF when the message is sent (Dovecot's
-        # "virtual size"): add one per LF not preceded by CR.
-        size += raw.count(b"\n", part.body_start, part.body_end) - raw.count(b"\r\n", part.body_start, part.body_end)
-    return size
+# Dovecot's stand-in for the parts of a multipart that has none (no boundary,
+# or one that never occurs): RFC 9051's grammar needs at least one.
+_EMPTY_PART = b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0'
 
 
-def _write(part: BodyPart, ext: bool, raw: bytes | None, out: list[bytes]) -> None:
-    if part.type == "multipart" and part.children:
+def _write(part: BodyPart, ext: bool, out: list[bytes]) -> None:
+    if part.type == "multipart":
         out.append(b"(")
+        if not part.children:  # only in the IMAP view (structure.py)
+            out.append(_EMPTY_PART + (b" NIL NIL NIL NIL)" if ext else b")"))
         for child in part.children:
-            _write(child, ext, raw, out)
+            _write(child, ext, out)
         out.append(b" " + _str(part.subtype))
         if ext:
             out.append(b" " + _params(part.params, part.imap_params, False) + b" " + _extension(part))
@@ -173,8 +171,8 @@ def _write(part: BodyPart, ext: bool, raw: bytes | None, out: list[bytes]) -> No
     is_message = part.type == "message" and part.is_message
     main, sub = part.type, part.subtype
     if part.type == "message" and part.subtype in ("rfc822", "global") and not is_message:
-        # Not parsed (encoded, or beyond the limits): "message/rfc822" would
-        # oblige us to send an envelope and body we do not have.
+        # Not parsed (beyond the limits, or encoded outside the IMAP view):
+        # "message/rfc822" would oblige us to send an envelope and body we do not have.
         main, sub = "application", "octet-stream"
     text = main == "text"
     out.append(
@@ -186,29 +184,29 @@ def _write(part: BodyPart, ext: bool, raw: bytes | None, out: list[bytes]) -> No
             _str(part.id),
             _str(part.description),
             _str(part.encoding),
-            _octets(part, raw),
+            part.body_end - part.body_start,
         )
     )
     if text:
         out.append(b" %d" % part.lines)
     elif is_message and part.envelope is not None:
         out.append(b" " + imap_envelope(part.envelope) + b" ")
-        _write(part.children[0], ext, raw, out)
+        _write(part.children[0], ext, out)
         out.append(b" %d" % part.lines)
     if ext:
         out.append(b" " + _str(part.md5) + b" " + _extension(part))
     out.append(b")")
 
 
-def imap_bodystructure(part: BodyPart, extensible: bool = True, *, raw: bytes | None = None) -> bytes:
+def imap_bodystructure(part: BodyPart, extensible: bool = True) -> bytes:
     """BODYSTRUCTURE (``extensible=True``) or BODY (``False``) of ``part``,
     parenthesised, per RFC 9051 §7.5.2.
 
-    body-fld-octets are ``body_end - body_start`` of the stored bytes.  Pass
-    the stored message as ``raw`` when the server sends it with bare LFs
-    converted to CRLF: the sizes then count each bare LF as two octets
-    (costs one scan of the message, so cache the result).
+    body-fld-octets are ``body_end - body_start``: sizes of the bytes parsed.
+    IMAP sends messages with CRLF line ends, so for a message with bare LFs
+    (or one whose parse says ``imap_differs``) pass the root of
+    ``parse_imap_view(to_crlf(raw))``.
     """
     out: list[bytes] = []
-    _write(part, extensible, raw, out)
+    _write(part, extensible, out)
     return b"".join(out)

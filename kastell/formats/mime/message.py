@@ -16,11 +16,12 @@ from .charsets import header_str
 from .encoded_words import decode_words
 from .envelope import build_envelope, first_msgid, msgid_list, parse_date
 from .headers import unfold
+from .lineends import to_crlf
 from .model import Address, BodyPart, Envelope, ParsedMessage
 from .structure import Parser
 from .text import iter_parts, make_preview
 
-__all__ = ["filename", "parse_message", "parse_message_strict"]
+__all__ = ["filename", "imap_view", "parse_imap_view", "parse_message", "parse_message_strict"]
 
 _log = logging.getLogger(__name__)
 
@@ -58,12 +59,14 @@ def _addrs(addrs: tuple[Address, ...]) -> tuple[str, ...]:
     return tuple(a.addr.lower() for a in addrs if a.addr)
 
 
-def parse_message_strict(raw: bytes) -> ParsedMessage:
-    """:func:`parse_message` without the last-resort guard (for tests)."""
+def parse_message_strict(raw: bytes, imap: bool = False) -> ParsedMessage:
+    """:func:`parse_message` (``imap``: :func:`parse_imap_view`) without the
+    last-resort guard (for tests)."""
     if not isinstance(raw, bytes):
         raw = bytes(raw)
     size = len(raw)
-    root, fields, _ = Parser(raw).parse_part(0, size, 0, False)
+    parser = Parser(raw, imap)
+    root, fields, _ = parser.parse_part(0, size, 0, False)
     env = build_envelope(fields)
     first = next((a for a in env.from_ if a.addr), None)
     return ParsedMessage(
@@ -80,7 +83,8 @@ def parse_message_strict(raw: bytes) -> ParsedMessage:
         in_reply_to=msgid_list(env.in_reply_to),
         references=msgid_list(_unfolded(fields.get(b"references"))),
         has_attachments=_has_attachments(root),
-        preview=make_preview(raw, root),
+        preview="" if imap else make_preview(raw, root),
+        imap_differs=parser.imap_differs,
     )
 
 
@@ -92,6 +96,30 @@ def _fallback(raw: bytes) -> ParsedMessage:
     )  # fmt: skip
     env = Envelope(None, None, (), (), (), (), (), (), None, None)
     return ParsedMessage(size, root, env, "", "", "", (), (), None, None, (), (), False, "")
+
+
+def parse_imap_view(raw: bytes) -> ParsedMessage:
+    """The message as IMAP shows it, for BODY, BODYSTRUCTURE and sections of a
+    message whose parse says ``imap_differs`` (see structure.py, "IMAP
+    view"); ``raw`` is the message as IMAP sends it (line ends CRLF).  The
+    preview is left empty.  Never raises."""
+    if not isinstance(raw, bytes):
+        raw = bytes(raw)
+    try:
+        return parse_message_strict(raw, imap=True)
+    except Exception:  # last resort, see module docstring
+        _log.exception("MIME parser failed on a %d-byte message; showing it flat", len(raw))
+        return _fallback(raw)
+
+
+def imap_view(raw: bytes, parsed: ParsedMessage) -> tuple[bytes, ParsedMessage]:
+    """The bytes IMAP sends for the message ``raw`` (bare LFs made CRLF) and
+    their parse as IMAP shows them, given ``parsed``, the stored parse of
+    ``raw``: that parse itself when nothing differs (the usual case)."""
+    crlf = to_crlf(raw)
+    if crlf is raw and not parsed.imap_differs:
+        return raw, parsed
+    return crlf, parse_imap_view(crlf)
 
 
 def parse_message(raw: bytes) -> ParsedMessage:

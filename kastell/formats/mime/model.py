@@ -158,3 +158,6 @@ class ParsedMessage:
     references: tuple[str, ...]
     has_attachments: bool
     preview: str
+    # IMAP shows this message differently from this parse (structure.py,
+    # "IMAP view"): BODY and sections come from ``parse_imap_view`` then.
+    imap_differs: bool = False

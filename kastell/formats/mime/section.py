@@ -5,7 +5,9 @@ body is the message body; the parts of a multipart are 1..n; the number
 after a message/rfc822 part addresses the *encapsulated* message's parts
 (or "1" for its body when it is not multipart); "1" after any other
 non-multipart member of a multipart is that part again (Dovecot's answer;
-``1.1`` of a single-part message addresses nothing).  HEADER / TEXT / HEADER.FIELDS after a part number
+``1.1`` of a single-part message addresses nothing).  A multipart without children (only in the IMAP view, see
+structure.py) has no parts: ``BODY[1]`` of it is empty.  HEADER / TEXT /
+HEADER.FIELDS after a part number
 apply to the encapsulated message of a message/rfc822 part (RFC 9051
 §6.4.5); after any other part they address nothing and the answer is
 empty, as in Dovecot.
@@ -26,7 +28,7 @@ _NAME = re.compile(r'"((?:[^"\\]|\\.)*)"|([^\s"()]+)')
 
 
 def _message_part(message_root: BodyPart, number: int) -> BodyPart | None:
-    if message_root.is_multipart:
+    if message_root.type == "multipart":  # a multipart without children (IMAP view) has no parts
         kids = message_root.children
         return kids[number - 1] if number <= len(kids) else None
     return message_root if number == 1 else None
@@ -35,17 +37,17 @@ def _message_part(message_root: BodyPart, number: int) -> BodyPart | None:
 def resolve_part(root: BodyPart, numbers: list[int]) -> BodyPart | None:
     """The part addressed by ``numbers`` (e.g. [1, 2] for "1.2"), or None."""
     part = _message_part(root, numbers[0])
-    in_multipart = root.is_multipart
+    in_multipart = root.type == "multipart"
     for number in numbers[1:]:
         if part is None:
             return None
-        if part.is_multipart:
+        if part.type == "multipart":
             kids = part.children
             part = kids[number - 1] if number <= len(kids) else None
             in_multipart = True
         elif part.is_message:
             part = _message_part(part.children[0], number)
-            in_multipart = part is not None and part.is_multipart
+            in_multipart = part is not None and part.type == "multipart"
         elif number != 1 or not in_multipart:
             return None
     return part

@@ -67,6 +67,8 @@ def dumps(msg: ParsedMessage) -> bytes:
         None if msg.date is None else msg.date.isoformat(),
         msg.message_id, msg.in_reply_to, msg.references, msg.has_attachments, msg.preview,
     ]  # fmt: skip
+    if msg.imap_differs:  # rare: only then written (older entries load as False)
+        data.append(True)
     return _dump(data).encode("utf-8", "surrogatepass")
 
 
@@ -112,7 +114,7 @@ def loads(data: bytes) -> ParsedMessage:
         return ParsedMessage(
             d[1], _load_part(d[2]), _load_env(d[3]), d[4], d[5], d[6], tuple(d[7]), tuple(d[8]),
             None if date is None else datetime.fromisoformat(date),
-            d[10], tuple(d[11]), tuple(d[12]), d[13], d[14],
+            d[10], tuple(d[11]), tuple(d[12]), d[13], d[14], len(d) > 15 and d[15] is True,
         )  # fmt: skip
     except ValueError:
         raise

@@ -32,15 +32,30 @@ are skipped by a compiled regex once they become numerous, so they never
 cost a Python loop iteration each.
 
 Broken multiparts (no boundary parameter, or no delimiter line in the
-body) become text/plain leaves, as Dovecot does: the content is then shown
-to the user as text rather than hidden as an opaque attachment, and IMAP
-clients never see a multipart without children (which RFC 9051's grammar
-cannot express).
+body) become text/plain leaves: the content is then shown to the user as
+text rather than hidden as an opaque attachment.
+
+IMAP view (``Parser(raw, imap=True)``): what IMAP shows differs in three
+places, where Kastell answers as Dovecot does:
+
+* a broken multipart stays a multipart without children (BODYSTRUCTURE then
+  shows one empty text/plain part, ``BODY[1]`` is empty);
+* a message/rfc822 or message/global part is parsed as a message whatever
+  its transfer encoding (the encoded text is then mostly header);
+* a member of a multipart that is a message whose header has no empty line
+  after it also owns the line break before the next delimiter (its size and
+  line count include it; its message's header does not).
+
+The model proper keeps the first two as described above, because the other
+consumers (text extraction, JMAP, webmail) want them so; a parse records in
+``imap_differs`` whether the IMAP view of the message differs, so that IMAP
+parses it again in this mode (see ``message.parse_imap_view``).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from .charsets import header_str
 from .envelope import build_envelope
@@ -136,13 +151,19 @@ def split_multipart(raw: bytes, start: int, end: int, boundary: bytes, budget: i
 
 
 class Parser:
-    """One parse of one message; holds the raw bytes and the part budget."""
+    """One parse of one message; holds the raw bytes and the part budget.
 
-    __slots__ = ("raw", "parts")
+    ``imap``: build the IMAP view (module docstring).  ``imap_differs`` is
+    True after the parse when that view would differ from this parse.
+    """
 
-    def __init__(self, raw: bytes) -> None:
+    __slots__ = ("raw", "parts", "imap", "imap_differs")
+
+    def __init__(self, raw: bytes, imap: bool = False) -> None:
         self.raw = raw
         self.parts = 1  # the root
+        self.imap = imap
+        self.imap_differs = False
 
     def parse_part(self, start: int, end: int, depth: int, in_digest: bool) -> tuple[BodyPart, dict[bytes, bytes], int]:
         """Parse the entity ``raw[start:end]``.
@@ -179,9 +200,11 @@ class Parser:
             else:
                 children, newlines = self._multipart(params, body_start, end, depth, sub == "digest")
                 if not children:
-                    main, sub, params = _TEXT_DEFAULT
-                    wire = None
-        elif main == "message" and sub in _MESSAGE_SUBTYPES and encoding in _IDENTITY:
+                    self.imap_differs = True
+                    if not self.imap:
+                        main, sub, params = _TEXT_DEFAULT
+                        wire = None
+        elif main == "message" and sub in _MESSAGE_SUBTYPES and (encoding in _IDENTITY or self.imap):
             if depth >= MAX_DEPTH or self.parts >= MAX_PARTS:
                 main, sub, params = _OCTET
                 wire = None
@@ -191,6 +214,8 @@ class Parser:
                 children = (child,)
                 envelope = build_envelope(child_fields)
                 newlines = raw.count(b"\n", body_start, child.body_start) + child_newlines
+        elif main == "message" and sub in _MESSAGE_SUBTYPES:
+            self.imap_differs = True  # encoded: IMAP parses it all the same
         if newlines < 0:
             newlines = raw.count(b"\n", body_start, end)
         lines = newlines  # as Dovecot and Cyrus count: line ends (a last line without one is not counted)
@@ -261,11 +286,27 @@ class Parser:
         gap_start = body_start
         for s, e in spans:
             kid, _fields, kid_newlines = self.parse_part(s, e, depth + 1, digest)
+            if kid.is_message and e < end and _unterminated(raw, kid.children[0].header_start, e):
+                # Dovecot: a message whose header runs to the next delimiter
+                # takes the line break before it (see the module docstring).
+                self.imap_differs = True
+                if self.imap:
+                    eol = 2 if raw.startswith(b"\r\n", e) else 1
+                    kid = replace(kid, body_end=e + eol, lines=kid.lines + 1)
             kids.append(kid)
             newlines += raw.count(b"\n", gap_start, kid.body_start) + kid_newlines
             gap_start = e
         newlines += raw.count(b"\n", gap_start, end)
         return tuple(kids), newlines
+
+
+def _unterminated(raw: bytes, start: int, end: int) -> bool:
+    """True when the header block ``raw[start:end]`` has no empty line after it."""
+    if find_body_start(raw, start, end) < end or start == end:
+        return start == end
+    return not (
+        raw.endswith((b"\n\n", b"\n\r\n"), start, end) or end - start <= 2 and raw[start:end] in (b"\n", b"\r\n")
+    )
 
 
 def _differing(wire: Params, params: Params) -> Params | None:

@@ -180,7 +180,12 @@ async def handle_fetch(session: Session, command: Command) -> str:
         if not seq:
             continue
         raw = await mailbox.source(item) if needs_source else b""
-        parts = _render(item, atts, raw, seen_now, recent)
+        parsed: mime.ParsedMessage | None = None
+        if with_structure or _unrendered(item, rendered):
+            parsed = _parsed(item, raw)
+            if _needs_view(item, parsed):
+                raw, parsed = _view(item, raw or await mailbox.source(item), parsed)
+        parts = _render(item, atts, raw, parsed, seen_now, recent)
         line = b"* %d FETCH (%s)\r\n" % (seq, b" ".join(parts))
         batch.append(line)
         batched += len(line)
@@ -213,6 +218,23 @@ def _remember(blob_id: str, rendered: tuple[bytes, bytes]) -> None:
         _RENDERED.popitem(last=False)
 
 
+def _unrendered(item: ItemRow, rendered: list[Rendered]) -> bool:
+    """A rendering asked for is not stored with the row (then it is rendered from the structure)."""
+    return ("envelope" in rendered and item.envelope is None) or (
+        "bodystructure" in rendered and item.bodystructure is None
+    )
+
+
+def _needs_view(item: ItemRow, parsed: mime.ParsedMessage) -> bool:
+    """IMAP shows this message otherwise than the cached model (formats/mime/structure.py)."""
+    return parsed.imap_differs
+
+
+def _view(item: ItemRow, raw: bytes, parsed: mime.ParsedMessage) -> tuple[bytes, mime.ParsedMessage]:
+    """The source as IMAP sends it and its parse as IMAP shows it (``raw``: the stored source)."""
+    return raw, mime.parse_imap_view(raw)
+
+
 def _parsed(item: ItemRow, raw: bytes) -> mime.ParsedMessage:
     if item.structure is not None:
         try:
@@ -231,9 +253,17 @@ def _literal(data: bytes, binary: bool = False) -> bytes:
     return b"{%d}\r\n" % len(data) + data
 
 
-def _render(item: ItemRow, atts: list[Att], raw: bytes, seen_now: set[int], recent: set[int]) -> list[bytes]:
+def _render(
+    item: ItemRow,
+    atts: list[Att],
+    raw: bytes,
+    parsed: mime.ParsedMessage | None,
+    seen_now: set[int],
+    recent: set[int],
+) -> list[bytes]:
+    """The FETCH data items of one message; ``raw`` and ``parsed`` as IMAP shows
+    the message (``parsed`` is loaded from the row when None)."""
     out: list[bytes] = []
-    parsed: mime.ParsedMessage | None = None
     has_flags = any(a.name == "FLAGS" for a in atts)
     for att in atts:
         name = att.name
