@@ -219,6 +219,8 @@ items = Table(
     Column("imap_envelope", LargeBinary, nullable=True),
     Column("imap_bodystructure", LargeBinary, nullable=True),
     Column("imap_render", SmallInteger, nullable=True),
+    # The size IMAP sends (bare LFs sent as CRLF); NULL: the same as size (migration 0014).
+    Column("imap_size", BigInteger, nullable=True),
     # Groupware objects (events, tasks, contacts): the iCalendar/vCard UID, and the
     # span an event occupies (recurring: up to its last instance; NULL = unbounded),
     # so that time-range queries are index range scans (migration 0003).
