@@ -275,16 +275,17 @@ tombstones = Table(
 # ------------------------------------------------------------------ full-text index
 
 # The text of an item for SEARCH BODY/TEXT, extracted once at delivery
-# (formats.mime.extract_text). Substring search is served by a trigram index
-# on it: an FTS5 trigram table kept in sync by triggers on SQLite, a pg_trgm
-# GIN index on PostgreSQL (both made in migration 0002, not from this metadata).
+# (formats.mime.extract_text). Substring search is served by an index on it:
+# on SQLite a word index (FTS5 tables of migration 0013, fed by the background
+# indexer; there ``text`` holds the zlib-compressed text, store/fulltext.py),
+# on PostgreSQL a pg_trgm GIN index (migration 0002). Neither is in this metadata.
 item_text = Table(
     "item_text",
     metadata,
     Column("item_id", ID, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
     Column("mailbox_id", ID, nullable=False, index=True),
     Column("text", Text, nullable=False),
-    # SQLite: 0 until the background indexer has put the row into item_fts
+    # SQLite: 0 until the background indexer has put the row into the word index
     # (migration 0006); searches scan the few pending rows directly.
     Column("indexed", Boolean, nullable=False, server_default="1"),
     Index(

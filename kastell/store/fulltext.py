@@ -3,10 +3,12 @@
 Theory of operation
 -------------------
 IMAP SEARCH BODY/TEXT (RFC 9051 §6.4.4) asks for a case-insensitive *substring*
-match, not a word match: ``SEARCH BODY "port"`` finds "report". A word index
-(stemming, tokens) cannot answer that, a trigram index can: every 3-character
-window of the text is a key, and a query of n ≥ 3 characters is the phrase of its
-n - 2 trigrams, which matches exactly where the query occurs as a substring.
+match, not a word match: ``SEARCH BODY "port"`` finds "report". A plain word
+index (stemming, tokens) cannot answer that; a trigram index can, but a query
+for a common word then costs as much as its occurrences. Here (SQLite) the
+words of the texts are indexed without positions, and the *vocabulary* has a
+trigram index: "port" finds the words containing it ("report", "portal"),
+those find the messages.
 
 * At ingest (``store/ingest.py``), the text of each message — subject, names and
   addresses, text/plain parts, text/html parts without their tags, never the
@@ -17,24 +19,24 @@ n - 2 trigrams, which matches exactly where the query occurs as a substring.
   (:func:`copy_texts`); MOVE keeps item ids, so the row follows the item; a
   deleted item's row goes with it (``ON DELETE CASCADE``).
 * SQLite: ``item_text`` holds the text zlib-compressed (migration 0013; rows
-  from before are plain TEXT and read as they are). Two FTS5 indexes are fed
-  from it: ``item_fts``, a contentless ``trigram`` table, and ``item_words``,
-  the distinct words of each text (``detail=none``), with ``word_terms`` the
-  vocabulary and ``word_terms_fts`` a trigram index over it. Indexing is
-  deferred (migration 0006): a row is written with ``indexed = 0`` and
-  :func:`index_pending`, run by the server in the background, moves batches of
-  them into the indexes. Deletes are deferred too (migration 0010): the delete
-  trigger queues rows that reached the index in ``item_fts_gone`` (with their
-  text, which a contentless FTS5 table needs to forget a row), and the indexer
-  removes them before it adds rows.
-  A search reads the indexes for indexed rows (minus queued deletes) and scans
-  the (few) pending rows of the folder in Python. A query made of letters and
-  digits only lies inside one word of the text: the words containing it come
-  from ``word_terms_fts`` and their items from ``item_words`` (a few
-  milliseconds, however often the word occurs). Other queries are a trigram
-  phrase; the trigram tokenizer folds case with Unicode rules, so "ÜBER"
-  finds "über". Queries under 3 characters that are not letters and digits
-  have no trigram: they decompress and scan the rows of the folder.
+  from before are plain TEXT and read as they are). The index is a word index:
+  ``item_words`` holds the distinct lower-cased words of each text (FTS5,
+  ``detail=none``), ``word_terms`` the vocabulary and ``word_terms_fts`` a
+  trigram index over the vocabulary. Indexing is deferred (migration 0006): a
+  row is written with ``indexed = 0`` and :func:`index_pending`, run by the
+  server in the background, moves batches of them into the index. Deletes are
+  deferred too (migration 0010): the delete trigger queues the ids of rows that
+  reached the index in ``item_words_gone``, and the indexer removes them before
+  it adds rows.
+  A query made of letters and digits lies inside one word of the text: the
+  words containing it come from ``word_terms_fts`` and their items from
+  ``item_words`` (a few milliseconds, however often the word occurs). Any
+  other query is cut at its non-word characters: a word between two of them
+  must be a word of the text, the first part the end of one, the last part
+  the start of one. Those words give the candidates, whose texts are then
+  checked. Either way the folder's pending rows are scanned in Python too, so
+  an answer never depends on whether the indexer has caught up. Case is
+  folded with ``str.lower`` on both sides.
 * PostgreSQL: ``ILIKE '%…%'`` with ``%``, ``_`` and ``\\`` escaped, served by
   the pg_trgm GIN index of migration 0002. Non-ASCII case folding follows the
   database's LC_CTYPE (any UTF-8 locale, including C.UTF-8, folds umlauts; the
@@ -82,8 +84,8 @@ from kastell.formats import mime
 log = logging.getLogger("kastell.store.fulltext")
 
 # Characters of text kept per message. A mail's readable text is rarely over a
-# few KiB; the bound stops a 20 MB text/plain log attachment from costing ~60
-# million trigram postings. Matches past it are not found (docs/store.md).
+# few KiB; the bound keeps a 20 MB text/plain log attachment from being read,
+# stored and scanned whole. Matches past it are not found (docs/store.md).
 TEXT_LIMIT = 256 * 1024
 # Candidate sets up to this size are pushed into SQL as ``IN (…)``; larger ones
 # are intersected in Python (bound parameters are limited on both databases).
@@ -91,11 +93,9 @@ _IN_LIMIT = 500
 
 _I = s.items.c
 _T = s.item_text.c
-# The FTS5 table of migration 0002 (SQLite only, so not in schema.py's metadata).
-_FTS = table("item_fts", column("rowid", Integer))
-# Rows deleted from item_text that are still in item_fts (migration 0010, SQLite only).
-_GONE = table("item_fts_gone", column("id", Integer), column("item_id", Integer), column("text"))
-# The word index of migration 0013 (SQLite only).
+# The word index of migration 0013 (SQLite only, so not in schema.py's metadata),
+# and the ids deleted from item_text that are still in item_words.
+_GONE = table("item_words_gone", column("id", Integer), column("item_id", Integer))
 _WORDS = table("item_words", column("rowid", Integer))
 _TERMS = table("word_terms", column("id", Integer), column("term"))
 _TERMS_FTS = table("word_terms_fts", column("rowid", Integer))
@@ -103,7 +103,8 @@ _TERMS_FTS = table("word_terms_fts", column("rowid", Integer))
 # A word: a run of letters and digits (of the lower-cased text). A query that
 # is one fullmatch of it can only occur inside one word.
 _WORD = re.compile(r"[^\W_]+")
-# More words containing a query than this, and the trigram phrase is cheaper.
+# More words than this for one part of a query, and the part is not used to
+# narrow the candidates (a MATCH of thousands of words costs more than it saves).
 _MAX_TERMS = 2000
 
 
@@ -228,45 +229,63 @@ async def match_clause(conn: AsyncConnection, scope: Sequence[ColumnElement[bool
     if conn.dialect.name != "sqlite":
         escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return _I.id.in_(select(_T.item_id).where(_T.text.ilike("%" + escaped + "%", escape="\\")))
-    pending = await _search_pending(conn, scope, query)
-    indexed = await _word_clause(conn, query)
-    if indexed is None:
-        if len(query) < 3:
-            # No trigram to look up, and not a word part: read the texts of the folder.
-            return ids_clause(pending | await _scan(conn, scope, query))
-        # A quoted FTS5 string is one phrase of consecutive trigrams: the substring
-        # itself. Inside it only '"' is special, and it is escaped by doubling.
-        phrase = '"' + query.replace('"', '""') + '"'
-        indexed = _I.id.in_(select(_FTS.c.rowid).where(literal_column("item_fts").op("MATCH")(phrase)))
-    # A deleted row stays in the indexes until the indexer gets to it; its id may
-    # already belong to a new (pending) item, whose text is not that row's.
-    indexed = and_(indexed, _I.id.not_in(select(_GONE.c.item_id)))
-    return or_(indexed, ids_clause(pending)) if pending else indexed
-
-
-async def _word_clause(conn: AsyncConnection, query: str) -> ColumnElement[bool] | None:
-    """``items.id IN`` the items having a word that contains ``query``; None when
-    ``query`` is not made of letters and digits or too many words contain it."""
     needle = query.lower()
-    if not _WORD.fullmatch(needle):
-        return None
-    if len(needle) >= 3:
-        phrase = '"' + needle + '"'  # letters and digits: nothing to escape
+    pending = await _search_pending(conn, scope, needle)
+    if _WORD.fullmatch(needle):
+        terms = await _terms(conn, needle, "inside")
+        if terms is not None:
+            # A deleted row stays in item_words until the indexer gets to it; its id
+            # may already belong to a new (pending) item, whose text is not that row's.
+            indexed = and_(_words_match(terms), _I.id.not_in(select(_GONE.c.item_id))) if terms else false()
+            return or_(indexed, ids_clause(pending)) if pending else indexed
+    # Candidates from the words of the query, checked against their texts.
+    groups = []
+    for m in _WORD.finditer(needle):
+        before, after = m.start() > 0, m.end() < len(needle)
+        kind = "word" if before and after else "end" if after else "start" if before else "inside"
+        terms = await _terms(conn, m.group(), kind)
+        if terms is None:
+            continue  # too common to narrow anything down
+        if not terms:
+            return ids_clause(pending)  # no indexed text has this part
+        groups.append("(" + " OR ".join(_quoted(t) for t in terms) + ")")
+    where = [_T.indexed == true(), _T.item_id.in_(select(_I.id).where(*scope))]
+    if groups:
+        where.append(_words_match(" AND ".join(groups), _T.item_id))
+    return ids_clause(pending | await _matching(conn, *where, needle=needle))
+
+
+async def _terms(conn: AsyncConnection, part: str, kind: str) -> list[str] | None:
+    """The vocabulary's words that are ``part`` (kind "word"), end with it ("end"),
+    start with it ("start") or contain it ("inside"); None when there are too many."""
+    if kind == "word":
+        return list(await conn.scalars(select(_TERMS.c.term).where(_TERMS.c.term == part)))
+    if len(part) >= 3:
+        phrase = '"' + part + '"'  # letters and digits: nothing to escape
         found = select(_TERMS.c.term).where(
             _TERMS.c.id.in_(select(_TERMS_FTS.c.rowid).where(literal_column("word_terms_fts").op("MATCH")(phrase)))
         )
     else:
-        found = select(_TERMS.c.term).where(func.instr(_TERMS.c.term, needle) > 0)
-    # The trigram tokenizer folds case its own way: keep the words that contain
-    # the query as str.lower() has it (the words were lower-cased so).
+        found = select(_TERMS.c.term).where(func.instr(_TERMS.c.term, part) > 0)
     candidates = list(await conn.scalars(found.limit(_MAX_TERMS + 1)))
     if len(candidates) > _MAX_TERMS:
         return None
-    terms = [term for term in candidates if needle in term]
-    if not terms:
-        return false()
-    match = " OR ".join('"' + term + '"' for term in terms)
-    return _I.id.in_(select(_WORDS.c.rowid).where(literal_column("item_words").op("MATCH")(match)))
+    # The trigram tokenizer folds case its own way: keep the words as str.lower() has them.
+    if kind == "end":
+        return [t for t in candidates if t.endswith(part)]
+    if kind == "start":
+        return [t for t in candidates if t.startswith(part)]
+    return [t for t in candidates if part in t]
+
+
+def _quoted(term: str) -> str:
+    return '"' + term + '"'  # a word has no '"' to escape
+
+
+def _words_match(terms: list[str] | str, id_column: ColumnElement[int] = _I.id) -> ColumnElement[bool]:
+    """``id_column IN`` the items whose words match (a list: any of them; a str: that MATCH expression)."""
+    expression = terms if isinstance(terms, str) else " OR ".join(_quoted(t) for t in terms)
+    return id_column.in_(select(_WORDS.c.rowid).where(literal_column("item_words").op("MATCH")(expression)))
 
 
 def ids_clause(ids: Collection[int]) -> ColumnElement[bool]:
@@ -280,24 +299,15 @@ def ids_clause(ids: Collection[int]) -> ColumnElement[bool]:
     return _I.id.in_(bindparam("ids", sorted(ids), unique=True, expanding=True, literal_execute=True))
 
 
-async def _search_pending(conn: AsyncConnection, scope: Sequence[ColumnElement[bool]], query: str) -> set[int]:
-    """Rows not yet in item_fts, matched in Python with the trigram tokenizer's folding.
-
-    ``str.lower`` and not ``casefold``: FTS5 folds case one character at a time
-    ("ß" stays "ß"), and an answer must not change when its row gets indexed.
-    """
+async def _search_pending(conn: AsyncConnection, scope: Sequence[ColumnElement[bool]], needle: str) -> set[int]:
+    """Rows not yet in the index, matched in Python (``needle`` is lower-cased)."""
     # Driven by the partial index of pending rows (EXISTS, not a join: as a join the
     # planner walked every item of the folder to find the few pending ones).
-    return await _matching(conn, _T.indexed == false(), exists().where(_I.id == _T.item_id, *scope), query=query)
+    return await _matching(conn, _T.indexed == false(), exists().where(_I.id == _T.item_id, *scope), needle=needle)
 
 
-async def _scan(conn: AsyncConnection, scope: Sequence[ColumnElement[bool]], query: str) -> set[int]:
-    """Indexed rows of the folder matched in Python (queries no index answers)."""
-    return await _matching(conn, _T.indexed == true(), _T.item_id.in_(select(_I.id).where(*scope)), query=query)
-
-
-async def _matching(conn: AsyncConnection, *where: ColumnElement[bool], query: str) -> set[int]:
-    needle = query.lower()
+async def _matching(conn: AsyncConnection, *where: ColumnElement[bool], needle: str) -> set[int]:
+    """Ids of the ``item_text`` rows selected by ``where`` whose lower-cased text contains ``needle``."""
     found: set[int] = set()
     result = await conn.stream(select(_T.item_id, _T.text).where(*where))
     async for partition in result.partitions(200):
@@ -306,10 +316,10 @@ async def _matching(conn: AsyncConnection, *where: ColumnElement[bool], query: s
 
 
 async def index_pending(db: Database, batch: int = 200) -> int:
-    """Bring item_fts up to date by up to ``batch`` rows (SQLite); the number of rows done.
+    """Bring the word index up to date by up to ``batch`` rows (SQLite); the number of rows done.
 
-    Deleted rows leave first (they are queued in item_fts_gone by the delete
-    trigger of migration 0010), then pending rows enter: an id freed by a
+    Deleted rows leave first (they are queued in item_words_gone by the delete
+    trigger of migration 0013), then pending rows enter: an id freed by a
     delete can be taken by a new item, and its new text must not reach the
     index before the old text has left it. One short write transaction per
     batch, so deliveries are never held up for long; the server's indexer calls
@@ -318,15 +328,8 @@ async def index_pending(db: Database, batch: int = 200) -> int:
     if db.dialect != "sqlite":
         return 0
     async with db.write() as conn:
-        gone = (
-            await conn.execute(select(_GONE.c.id, _GONE.c.item_id, _GONE.c.text).order_by(_GONE.c.id).limit(batch))
-        ).all()
+        gone = (await conn.execute(select(_GONE.c.id, _GONE.c.item_id).order_by(_GONE.c.id).limit(batch))).all()
         if gone:
-            # A contentless FTS5 table forgets a row when given the text it indexed.
-            await conn.execute(
-                text("INSERT INTO item_fts(item_fts, rowid, text) VALUES ('delete', :item_id, :text)"),
-                [{"item_id": row.item_id, "text": unpack(row.text)} for row in gone],
-            )
             await conn.execute(delete(_WORDS).where(_WORDS.c.rowid.in_([row.item_id for row in gone])))
             await conn.execute(delete(_GONE).where(_GONE.c.id <= gone[-1].id))
             return len(gone)
@@ -334,10 +337,6 @@ async def index_pending(db: Database, batch: int = 200) -> int:
         if not rows:
             return 0
         texts = [(int(row.item_id), unpack(row.text)) for row in rows]
-        await conn.execute(
-            text("INSERT INTO item_fts(rowid, text) VALUES (:item_id, :text)"),
-            [{"item_id": item_id, "text": body} for item_id, body in texts],
-        )
         vocabulary: set[str] = set()
         entries = []
         for item_id, body in texts:

@@ -1,24 +1,28 @@
-"""compressed full-text rows and a word index on SQLite
+"""a word index with compressed text rows instead of the trigram index on SQLite
 
 Revision ID: 0013
 Revises: 0012
 
-Two costs of the SQLite full-text index, measured with bench/imap.py:
+Measured with bench/imap.py against Dovecot: tokenising every message into
+trigrams cost the background indexer about 2 ms per message, most of what
+APPEND spent beyond Dovecot; a trigram phrase query for a word that occurs in
+every message took 0.1 s; and ``item_text`` held every text a second time,
+uncompressed, so EXPUNGE spent most of its time freeing those pages.
 
-* ``item_text`` held every message's text a second time, uncompressed (as much
-  as the FTS5 index itself): EXPUNGE of 2,500 messages spent most of its time
-  freeing those pages, APPEND writing them. From here on new rows hold the text
-  zlib-compressed (a BLOB; rows written before stay TEXT and are read as they
-  are), which FTS5 cannot read, so ``item_fts`` becomes a contentless trigram
-  table that the indexer feeds and, for deletes, gives the old text back.
-* A substring that is all letters and digits lies inside one word, so it is
-  answered from the words that contain it instead of a trigram phrase query
-  (whose cost grows with the number of occurrences: 0.1 s for a word in every
-  one of 5,000 messages). ``word_terms`` is the vocabulary (trigram-indexed by
-  ``word_terms_fts`` to find the words containing a query), ``item_words`` maps
-  words to items (FTS5, ``detail=none``: no positions).
+From here on:
 
-Every row goes back to "pending"; the background indexer rebuilds both indexes
+* ``item_text`` rows are written zlib-compressed (a BLOB; rows from before stay
+  TEXT and are read as they are).
+* ``item_words`` (FTS5, ``detail=none``, keeping its own content) holds the
+  distinct lower-cased words of each text; ``word_terms`` is the vocabulary and
+  ``word_terms_fts`` a trigram index over it, to find the words that contain a
+  query. A query of letters and digits lies inside one word and is answered
+  from these alone; other queries take their candidates from them and are
+  checked against the text (kastell.store.fulltext).
+* Deletes stay deferred (migration 0010): the delete trigger queues the item id
+  in ``item_words_gone``; the indexer removes queued ids before it adds rows.
+
+Every row goes back to "pending"; the background indexer builds the word index
 (searches scan the pending rows meanwhile, so answers stay complete).
 PostgreSQL has nothing to change.
 """
@@ -35,11 +39,6 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
-_QUEUE_DELETE = (
-    "CREATE TRIGGER item_text_ad AFTER DELETE ON item_text WHEN old.indexed = 1 BEGIN "
-    "INSERT INTO item_fts_gone(item_id, text) VALUES (old.item_id, old.text); END"
-)
-
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
@@ -47,8 +46,9 @@ def upgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS item_text_ad")
     op.execute("DROP TRIGGER IF EXISTS item_text_au")
     op.execute("DROP TABLE item_fts")
-    op.execute("DELETE FROM item_fts_gone")
-    op.execute("CREATE VIRTUAL TABLE item_fts USING fts5(text, content='', tokenize='trigram')")
+    op.execute("DROP TABLE item_fts_gone")
+    op.execute("CREATE TABLE item_words_gone (id INTEGER PRIMARY KEY, item_id INTEGER NOT NULL)")
+    op.execute("CREATE INDEX item_words_gone_item ON item_words_gone (item_id)")
     op.execute("CREATE VIRTUAL TABLE item_words USING fts5(words, detail=none, tokenize='ascii')")
     op.execute("CREATE TABLE word_terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE)")
     op.execute(
@@ -56,11 +56,14 @@ def upgrade() -> None:
         "tokenize='trigram')"
     )
     op.execute("UPDATE item_text SET indexed = 0")
-    op.execute(_QUEUE_DELETE)
-    # A changed text leaves the indexes like a deleted one and comes back as pending.
+    op.execute(
+        "CREATE TRIGGER item_text_ad AFTER DELETE ON item_text WHEN old.indexed = 1 BEGIN "
+        "INSERT INTO item_words_gone(item_id) VALUES (old.item_id); END"
+    )
+    # A changed text leaves the index like a deleted one and comes back as pending.
     op.execute(
         "CREATE TRIGGER item_text_au AFTER UPDATE OF text ON item_text WHEN old.indexed = 1 BEGIN "
-        "INSERT INTO item_fts_gone(item_id, text) VALUES (old.item_id, old.text); "
+        "INSERT INTO item_words_gone(item_id) VALUES (old.item_id); "
         "UPDATE item_text SET indexed = 0 WHERE item_id = new.item_id; END"
     )
 
@@ -71,10 +74,9 @@ def downgrade() -> None:
         return
     op.execute("DROP TRIGGER IF EXISTS item_text_ad")
     op.execute("DROP TRIGGER IF EXISTS item_text_au")
-    for name in ("word_terms_fts", "word_terms", "item_words", "item_fts"):
+    for name in ("word_terms_fts", "word_terms", "item_words", "item_words_gone"):
         op.execute(f"DROP TABLE {name}")
-    op.execute("DELETE FROM item_fts_gone")
-    # The old index reads item_text itself: the compressed rows become text again.
+    # The trigram index of 0002 reads item_text itself: compressed rows become text again.
     last = 0
     while True:
         rows = bind.execute(
@@ -95,8 +97,13 @@ def downgrade() -> None:
         "CREATE VIRTUAL TABLE item_fts USING fts5(text, content='item_text', content_rowid='item_id', "
         "tokenize='trigram')"
     )
+    op.execute("CREATE TABLE item_fts_gone (id INTEGER PRIMARY KEY, item_id INTEGER NOT NULL, text TEXT NOT NULL)")
+    op.execute("CREATE INDEX item_fts_gone_item ON item_fts_gone (item_id)")
     op.execute("UPDATE item_text SET indexed = 0")
-    op.execute(_QUEUE_DELETE)
+    op.execute(
+        "CREATE TRIGGER item_text_ad AFTER DELETE ON item_text WHEN old.indexed = 1 BEGIN "
+        "INSERT INTO item_fts_gone(item_id, text) VALUES (old.item_id, old.text); END"
+    )
     op.execute(
         "CREATE TRIGGER item_text_au AFTER UPDATE OF text ON item_text WHEN old.indexed = 1 BEGIN "
         "INSERT INTO item_fts(item_fts, rowid, text) VALUES ('delete', old.item_id, old.text); "
