@@ -368,3 +368,35 @@ def test_word_parts(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
         await env.close()
 
     run(main())
+
+
+def test_answers_are_the_substring_answers(tmp_path: Path, db_url: str) -> None:
+    """Random texts and queries (substrings across word boundaries, punctuation, case): the index
+    answers exactly what a case-insensitive substring scan of the stored texts answers."""
+    import random
+
+    rng = random.Random(7)
+    pieces = ["Report", "port", "über", "ÜBER", "a1", "42", "x", "snake_case", "-", ", ", ". ", "  ", "@", "é", "Σ"]
+
+    async def main() -> None:
+        env = await open_env(tmp_path, db_url)
+        box = await make_account(env, "org", "alice@a.test")
+        inbox = await box.folder_by_role("inbox")
+        for n in range(40):
+            body = "".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randint(1, 12)))
+            await box.append(inbox.id, NewItem(message(n, body)))
+        async with env.db.read() as conn:
+            rows = (await conn.execute(select(s.item_text.c.item_id, s.item_text.c.text))).all()
+        texts = {int(item_id): fulltext.unpack(stored).lower() for item_id, stored in rows}
+        queries = ["", "report", "port ", " port", "er a1", "42x", "-", "@", ", ", "e_c"]
+        for _ in range(150):
+            item_text = rng.choice(list(texts.values()))
+            start = rng.randrange(len(item_text))
+            queries.append(item_text[start : start + rng.randint(1, 12)])
+            queries.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 3))))
+        for query in queries:
+            expected = {item_id for item_id, body in texts.items() if query.lower() in body}
+            assert await search(env, box, inbox.id, query) == expected, query
+        await env.close()
+
+    run(main())
