@@ -92,6 +92,8 @@ class ItemRow:
     # None when the row has no current copy (then ``structure`` is loaded instead).
     envelope: bytes | None = field(default=None, repr=False)
     bodystructure: bytes | None = field(default=None, repr=False)
+    # The size IMAP sends when the source has bare LFs (sent as CRLF); None: ``size``.
+    imap_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +107,14 @@ class FolderChanges:
 
 
 _ROW_COLUMNS = (
-    _I.uid, _I.flags, _I.keywords, _I.change_num, _I.size, _I.internal_date, _I.internal_tz, _I.blob_id
+    _I.uid, _I.flags, _I.keywords, _I.change_num, _I.size, _I.internal_date, _I.internal_tz, _I.blob_id,
+    _I.imap_size,
 )  # fmt: skip
 
 
 def _row(r: Any, structure: bytes | None = None) -> ItemRow:
     kw = r[2]
-    return ItemRow(r[0], r[1], tuple(kw.split()) if kw else (), r[3], r[4], r[5], r[6], r[7], structure)
+    return ItemRow(r[0], r[1], tuple(kw.split()) if kw else (), r[3], r[4], r[5], r[6], r[7], structure, imap_size=r[8])
 
 
 class Mailbox(FolderOps):
@@ -290,11 +293,12 @@ class Mailbox(FolderOps):
                 for r in rows:
                     kw = r[2]
                     yield ItemRow(
-                        r[0], r[1], tuple(kw.split()) if kw else (), r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]
-                    )
+                        r[0], r[1], tuple(kw.split()) if kw else (), r[3], r[4], r[5], r[6], r[7],
+                        r[9], r[10], r[11], r[8],
+                    )  # fmt: skip
             elif with_structure:
                 for r in rows:
-                    yield _row(r, r[8])
+                    yield _row(r, r[9])
             else:
                 for r in rows:
                     yield _row(r)
