@@ -11,8 +11,8 @@ uncompressed, so EXPUNGE spent most of its time freeing those pages.
 
 From here on:
 
-* ``item_text`` rows are written zlib-compressed (a BLOB; rows from before stay
-  TEXT and are read as they are).
+* ``item_text`` rows are written lower-cased and zstd-compressed (a BLOB; rows
+  from before stay TEXT and are read as they are).
 * ``item_words`` (FTS5, ``detail=none``, keeping its own content) holds the
   distinct lower-cased words of each text; ``word_terms`` is the vocabulary and
   ``word_terms_fts`` a trigram index over it, to find the words that contain a
@@ -29,10 +29,9 @@ PostgreSQL has nothing to change.
 
 from __future__ import annotations
 
-import zlib
-
 from alembic import op
 from sqlalchemy import text
+from zstandard import ZstdDecompressor
 
 revision = "0013"
 down_revision = "0012"
@@ -76,7 +75,9 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS item_text_au")
     for name in ("word_terms_fts", "word_terms", "item_words", "item_words_gone"):
         op.execute(f"DROP TABLE {name}")
-    # The trigram index of 0002 reads item_text itself: compressed rows become text again.
+    # The trigram index of 0002 reads item_text itself: compressed rows become text again
+    # (lower-cased, which changes no answer: the index folds case).
+    decompressor = ZstdDecompressor()
     last = 0
     while True:
         rows = bind.execute(
@@ -90,7 +91,7 @@ def downgrade() -> None:
             break
         bind.execute(
             text("UPDATE item_text SET text = :text WHERE item_id = :item_id"),
-            [{"item_id": r.item_id, "text": zlib.decompress(r.text).decode("utf-8")} for r in rows],
+            [{"item_id": r.item_id, "text": decompressor.decompress(r.text).decode("utf-8")} for r in rows],
         )
         last = rows[-1].item_id
     op.execute(
