@@ -15,9 +15,9 @@ def message_columns_and_text(source: bytes) -> tuple[dict[str, Any], str]:
     offsets instead of parsing the source a second time (see store/fulltext.py).
     """
     parsed = mime.parse_message(source)
-    # IMAP shows some messages otherwise than the model (formats/mime/structure.py):
-    # ENVELOPE and BODYSTRUCTURE are rendered from that view.
-    view = mime.parse_imap_view(source) if parsed.imap_differs else parsed
+    # IMAP shows some messages otherwise than the model: line ends CRLF, and see
+    # formats/mime/structure.py. ENVELOPE, BODYSTRUCTURE and the size are those IMAP sends.
+    imap_source, view = mime.imap_view(source, parsed)
     columns = {
         "sent_date": int(parsed.date.timestamp()) if parsed.date is not None else None,
         "subject": _clip(parsed.subject, 4000),
@@ -36,6 +36,7 @@ def message_columns_and_text(source: bytes) -> tuple[dict[str, Any], str]:
         "imap_envelope": mime.imap_envelope(view.envelope),
         "imap_bodystructure": mime.imap_bodystructure(view.root, True),
         "imap_render": mime.RENDER_VERSION,
+        "imap_size": None if imap_source is source else len(imap_source),
     }
     return columns, fulltext.message_text(source, parsed)
 
@@ -83,6 +84,7 @@ EMPTY_COLUMNS: dict[str, Any] = {
     "imap_envelope": None,
     "imap_bodystructure": None,
     "imap_render": None,
+    "imap_size": None,
     "object_uid": None,
     "start_time": None,
     "end_time": None,

@@ -34,6 +34,7 @@ RENDER_DIGESTS = {
     3: "06fae3f2eb04c4f758297545a9dc4c755c428c25a6ab62553f6263d40e61c1f5",  # NUL in a string -> U+FFFD
     4: "a9cd5810cdefb16fb3f542ccbeee6d7bbe493441106a9f5c3f003fbbde674291",  # parameters undecoded, as Dovecot sends them
     5: "c5f8a7a1f2027078ccb0931dd6e5f57366fa157e1fefe2a262cd690667d6fba9",  # encoded messages parsed, broken multiparts kept (IMAP view)
+    6: "7888b1bbd91933ee63486b06172ed3bea1d55bf0125cec66ad73f6be006ee14c",  # bare-LF messages: sizes and lines as sent (CRLF)
 }
 
 
@@ -55,8 +56,8 @@ def test_ingest_stores_what_fetch_would_render() -> None:
     for path in sorted(CORPUS.glob("*.eml")):
         raw = path.read_bytes()
         columns, _ = columns_for("message", raw)
-        parsed = mime.loads(columns["structure"])
-        parsed = mime.parse_imap_view(raw) if parsed.imap_differs else parsed
+        imap_source, parsed = mime.imap_view(raw, mime.loads(columns["structure"]))
+        assert columns["imap_size"] == (None if imap_source is raw else len(imap_source)), path.name
         assert columns["imap_envelope"] == mime.imap_envelope(parsed.envelope), path.name
         assert columns["imap_bodystructure"] == mime.imap_bodystructure(parsed.root, True), path.name
         assert columns["imap_render"] == mime.RENDER_VERSION
@@ -109,9 +110,9 @@ def test_fetch_answers_the_same_with_or_without_stored_copies() -> None:
         raw = path.read_bytes()
         columns, _ = columns_for("message", raw)
         head = (n + 1, 0, (), 1, 10, 0, 0, f"blob-{path.name}")
-        stored = ItemRow(*head, None, columns["imap_envelope"], columns["imap_bodystructure"])
+        stored = ItemRow(*head, None, columns["imap_envelope"], columns["imap_bodystructure"], columns["imap_size"])
         _RENDERED.pop(f"blob-{path.name}", None)
-        on_demand = ItemRow(*head, columns["structure"])
+        on_demand = ItemRow(*head, columns["structure"], imap_size=columns["imap_size"])
         parsed = _parsed(on_demand, b"")
         if _needs_view(on_demand, parsed):  # as handle_fetch does
             raw, parsed = _view(on_demand, raw, parsed)

@@ -30,7 +30,7 @@ __all__ = ["RENDER_VERSION", "imap_bodystructure", "imap_envelope", "imap_string
 #: Bump it whenever :func:`imap_envelope` or :func:`imap_bodystructure`
 #: answers differently for some message (tests/unit/test_mime_imap.py pins
 #: a digest of the corpus' renderings to it).
-RENDER_VERSION = 5
+RENDER_VERSION = 6
 
 # A bytes.translate() deletion table instead of a regex per string (ENVELOPE
 # renders ~30 strings per message): deleting every TEXT-CHAR but the two that

@@ -6,7 +6,8 @@ things on the fly, with the little state a chunk boundary needs (the last byte
 seen, and whether the output is at a line start):
 
 * line ends become CRLF: a bare LF gets its CR (RFC 1939 §3 multi-line
-  responses are CRLF-terminated lines; messages stored from mbox may have LF);
+  responses are CRLF-terminated lines; messages stored from mbox may have LF;
+  ``formats.mime.to_crlf``, the conversion IMAP uses too);
 * a line that begins with "." gets another "." (byte-stuffing, RFC 1939 §3).
 
 The termination is "." on a line of its own, after a CRLF if the message did
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 import re
 
-_BARE_LF = re.compile(rb"(?<!\r)\n")
+from kastell.formats.mime import to_crlf
+
 _DOT_AFTER_LF = re.compile(rb"(?<=\n)\.")
 
 
@@ -30,11 +32,9 @@ class MultilineEncoder:
     def feed(self, chunk: bytes) -> bytes:
         if not chunk:
             return b""
-        if chunk[:1] == b"\n" and self._last == b"\r":
-            # A CRLF split between two chunks: this LF is not bare.
-            out = b"\n" + _BARE_LF.sub(b"\r\n", chunk[1:])
-        else:
-            out = _BARE_LF.sub(b"\r\n", chunk)
+        # A CRLF split between two chunks: an LF first is not bare.
+        split = chunk[:1] == b"\n" and self._last == b"\r"
+        out = b"\n" + to_crlf(chunk[1:]) if split else to_crlf(chunk)
         out = _DOT_AFTER_LF.sub(b"..", out)
         if self._at_line_start and out[:1] == b".":
             out = b"." + out

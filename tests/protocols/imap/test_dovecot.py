@@ -42,22 +42,9 @@ ITEMS = [
     "BODY.PEEK[2.HEADER]",
     "BODY.PEEK[1]<0.20>",
 ]
-# Known differences, all below the IMAP layer, in kastell.formats.mime (reported to its
-# owner; see docs/imap.md): RFC 2231 values re-encoded ("2231"), multipart without boundary ("noboundary"),
-# a base64-encoded message/rfc822 part shown as application/octet-stream where Dovecot parses it
-# ("encoded-message"). And one deliberate
-# one: bare-LF messages are served as stored, Dovecot converts them to CRLF ("lf").
-_STRUCTURE = {"BODYSTRUCTURE", "BODY"}
-_LF = set(ITEMS) - {"ENVELOPE"}
-KNOWN: dict[str, set[str]] = (
-    {}
-    if os.environ.get("KASTELL_ALL_DIFFS")
-    else {
-        "15-bare-lf.eml": _LF,
-        "27-mixed-line-endings.eml": _LF,
-        "31-dovecot-bodystructure.eml": _LF,
-    }
-)
+# Known differences: messages whose answers may differ, and in which items (see docs/imap.md,
+# "Known differences from Dovecot"). None left; KASTELL_ALL_DIFFS=1 ignores this table.
+KNOWN: dict[str, set[str]] = {} if os.environ.get("KASTELL_ALL_DIFFS") else {}
 SKIP = {"32-empty.eml": "Dovecot refuses to store a zero-byte message"}
 
 

@@ -3,7 +3,11 @@
 ENVELOPE and BODYSTRUCTURE are sent as rendered at ingest (migration 0012);
 rows without a current copy, and BODY and sections, use the structure cached
 at ingest (``formats.mime.loads``); the source is read from the blob store
-only when a body section is asked for.  Responses are written as each message is done and
+only when a body section is asked for.  Messages are sent as Dovecot sends
+them: a source stored with bare LFs goes out with CRLF (RFC822.SIZE is
+``items.imap_size``, migration 0014), and such messages and those whose
+structure says ``imap_differs`` are parsed again, as IMAP shows them
+(``formats.mime.imap_view``), for BODY and sections.  Responses are written as each message is done and
 the socket is drained every :data:`FLUSH_BYTES`, so ``FETCH 1:*`` of a
 250,000-message folder never sits in memory.
 """
@@ -185,6 +189,8 @@ async def handle_fetch(session: Session, command: Command) -> str:
             parsed = _parsed(item, raw)
             if _needs_view(item, parsed):
                 raw, parsed = _view(item, raw or await mailbox.source(item), parsed)
+        elif item.imap_size is not None and raw:
+            raw = mime.to_crlf(raw)  # RFC822: sent with CRLF line ends, as its size says
         parts = _render(item, atts, raw, parsed, seen_now, recent)
         line = b"* %d FETCH (%s)\r\n" % (seq, b" ".join(parts))
         batch.append(line)
@@ -226,13 +232,16 @@ def _unrendered(item: ItemRow, rendered: list[Rendered]) -> bool:
 
 
 def _needs_view(item: ItemRow, parsed: mime.ParsedMessage) -> bool:
-    """IMAP shows this message otherwise than the cached model (formats/mime/structure.py)."""
-    return parsed.imap_differs
+    """IMAP shows this message otherwise than the cached model: its source has
+    bare LFs, sent as CRLF (``imap_size`` set at ingest), or see
+    formats/mime/structure.py ("IMAP view")."""
+    return item.imap_size is not None or parsed.imap_differs
 
 
 def _view(item: ItemRow, raw: bytes, parsed: mime.ParsedMessage) -> tuple[bytes, mime.ParsedMessage]:
-    """The source as IMAP sends it and its parse as IMAP shows it (``raw``: the stored source)."""
-    return raw, mime.parse_imap_view(raw)
+    """The source as IMAP sends it and its parse as IMAP shows it (``raw``: the
+    stored source); costs a parse, so only for messages :func:`_needs_view`."""
+    return mime.imap_view(raw, parsed)
 
 
 def _parsed(item: ItemRow, raw: bytes) -> mime.ParsedMessage:
@@ -274,7 +283,7 @@ def _render(
         elif name == "INTERNALDATE":
             out.append(b"INTERNALDATE " + internal_date(item.internal_date, item.internal_tz))
         elif name == "RFC822.SIZE":
-            out.append(b"RFC822.SIZE %d" % item.size)
+            out.append(b"RFC822.SIZE %d" % (item.size if item.imap_size is None else item.imap_size))
         elif name == "MODSEQ":
             out.append(b"MODSEQ (%d)" % item.change_num)
         elif name == "ENVELOPE" and item.envelope is not None:
