@@ -181,7 +181,9 @@ def _leaf(key: Key) -> ColumnElement[bool]:
     if isinstance(key, ModSeqKey):
         return _I.change_num >= key.modseq
     if isinstance(key, SizeKey):
-        return _I.size > key.size if key.op == "larger" else _I.size < key.size
+        # The size IMAP reports (RFC822.SIZE): bare LFs count as CRLF, as Dovecot compares.
+        size = func.coalesce(_I.imap_size, _I.size)
+        return size > key.size if key.op == "larger" else size < key.size
     if isinstance(key, DateKey):
         moment: Any = (
             _I.internal_date + _I.internal_tz * 60
@@ -399,7 +401,14 @@ async def sort(
         rows = list(
             await conn.execute(
                 select(
-                    _I.uid, _I.internal_date, _I.sent_date, _I.size, _I.subject, _I.from_addr, _I.to_addrs, _I.cc_addrs
+                    _I.uid,
+                    _I.internal_date,
+                    _I.sent_date,
+                    func.coalesce(_I.imap_size, _I.size).label("size"),
+                    _I.subject,
+                    _I.from_addr,
+                    _I.to_addrs,
+                    _I.cc_addrs,
                 ).where(mailbox.folder_filter(folder_id), uid_clause(_I.uid, within), _compile(key, resolved))
             )
         )

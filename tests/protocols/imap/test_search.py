@@ -219,3 +219,20 @@ def test_dates_use_the_arrival_zone() -> None:
     seconds, zone = parse_date_time("01-Jan-2024 23:30:00 -0500")
     assert datetime.fromtimestamp(seconds, UTC).day == 2
     assert internal_date(seconds, zone) == b'" 1-Jan-2024 23:30:00 -0500"'
+
+
+def test_sizes_are_the_sizes_imap_sends(shared_server: ImapServer) -> None:
+    """A bare-LF message is sent with CRLF; LARGER/SMALLER and SORT SIZE use that size, as RFC822.SIZE does."""
+    client = shared_server.client()
+    folder = f"t{next(_COUNTER)}"
+    client.create(folder)
+    stored = b"Subject: lf\n\n" + b"x\n" * 20  # 53 bytes stored, 75 sent
+    crlf = b"Subject: crlf\r\n\r\n" + b"y" * 41 + b"\r\n"  # 60 bytes either way
+    client.append(folder, None, None, stored)
+    client.append(folder, None, None, crlf)
+    client.select(folder)
+    assert client.fetch("1", "(RFC822.SIZE)")[1] == [b"1 (RFC822.SIZE 75)"]
+    assert client.search(None, "LARGER 62")[1] == [b"1"]
+    assert client.search(None, "SMALLER 62")[1] == [b"2"]
+    assert client.sort("(SIZE)", "UTF-8", "ALL")[1] == [b"2 1"]
+    client.logout()
