@@ -15,6 +15,7 @@ from kastell.config import Settings, parse_size
 from kastell.db import migrate
 from kastell.db.engine import Database
 from kastell.directory.auth import Authenticator
+from kastell.directory.passwords import Passwords
 from kastell.directory.service import Directory
 from kastell.events import ChangeBus
 from kastell.store.mailstore import MailStore
@@ -33,6 +34,7 @@ class Kastell:
             on_account_created=self.store.provision,
             default_quota=parse_size(settings.config.store.default_quota),
             subaddress_separator=settings.config.directory.subaddress_separator,
+            passwords=Passwords(cache_seconds=settings.config.auth.verified_cache_seconds),
         )
         auth = settings.config.auth
         self.auth = Authenticator(

@@ -99,6 +99,9 @@ class AuthConfig(_Section):
     ip_failures: int = Field(30, ge=1, description="failed logins per client address within the window")
     failure_window_seconds: int = Field(900, ge=1)
     failure_delay_seconds: float = Field(1.0, ge=0, le=10, description="pause before answering a failed login")
+    verified_cache_seconds: int = Field(
+        600, ge=0, le=86400, description="how long a successful password check is remembered (0: never)"
+    )
 
     @field_validator("plaintext_without_tls_from")
     @classmethod

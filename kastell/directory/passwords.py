@@ -5,12 +5,26 @@ runs in ``asyncio.to_thread`` so that one login never stalls the other
 connections. The stored form is the PHC string (``$argon2id$v=19$m=…``), which
 carries its own parameters: raising them later only makes ``needs_rehash``
 true, and the authenticator rehashes on the next successful login.
+
+Clients log in again and again with the same password (a mail client opens
+several IMAP connections, phones reconnect on every network change), and each
+login would cost a full argon2 verification. A successful verification is
+therefore remembered for ``cache_seconds`` (like Dovecot's auth cache): what is
+kept is a keyed BLAKE2b digest of the stored hash and the password, under a key
+made at start and never written anywhere, so the cache holds nothing a password
+can be recovered from. A changed password has a new stored hash and misses the
+cache; failures are never cached, so a wrong password always costs the full
+verification (and the timing of failures stays uniform).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
+import os
+import time
+from collections import OrderedDict
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -40,7 +54,13 @@ class Passwords:
     """
 
     def __init__(
-        self, *, time_cost: int | None = None, memory_cost: int | None = None, parallelism: int | None = None
+        self,
+        *,
+        time_cost: int | None = None,
+        memory_cost: int | None = None,
+        parallelism: int | None = None,
+        cache_seconds: float = 600,
+        cache_size: int = 10_000,
     ) -> None:
         base = RFC_9106_LOW_MEMORY
         params = dataclasses.replace(
@@ -52,14 +72,38 @@ class Passwords:
         self._hasher = PasswordHasher.from_parameters(params)
         self._dummy: str | None = None
         self._dummy_lock = asyncio.Lock()
+        self.cache_seconds = cache_seconds
+        self.cache_size = cache_size
+        self._cache_key = os.urandom(32)
+        self._verified: OrderedDict[bytes, float] = OrderedDict()  # digest -> expiry (monotonic)
 
     async def hash(self, password: str) -> str:
         """The PHC string for ``password`` (which ``check_password`` should have accepted)."""
         return await asyncio.to_thread(self._hasher.hash, password)
 
     async def verify(self, password_hash: str, password: str) -> bool:
-        """True when ``password`` matches. A malformed stored hash counts as a mismatch."""
-        return await asyncio.to_thread(self._verify_sync, password_hash, password)
+        """True when ``password`` matches. A malformed stored hash counts as a mismatch.
+
+        A match found within the last ``cache_seconds`` is answered without argon2.
+        """
+        digest = self._digest(password_hash, password)
+        now = time.monotonic()
+        expiry = self._verified.get(digest)
+        if expiry is not None:
+            if expiry > now:
+                return True
+            del self._verified[digest]
+        ok = await asyncio.to_thread(self._verify_sync, password_hash, password)
+        if ok and self.cache_seconds > 0 and self.cache_size > 0:
+            self._verified[digest] = now + self.cache_seconds
+            self._verified.move_to_end(digest)
+            while len(self._verified) > self.cache_size:
+                self._verified.popitem(last=False)
+        return ok
+
+    def _digest(self, password_hash: str, password: str) -> bytes:
+        data = password_hash.encode("utf-8", "surrogatepass") + b"\0" + password.encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(data, key=self._cache_key, digest_size=32).digest()
 
     def _verify_sync(self, password_hash: str, password: str) -> bool:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import statistics
 import time
@@ -222,3 +223,45 @@ async def test_unknown_user_costs_as_much_as_a_wrong_password(migrated_template:
         assert wrong_password >= unknown_user / 2
     finally:
         await env.db.close()
+
+
+async def test_a_verified_password_is_remembered_and_nothing_else(migrated_template: Path, tmp_path: Path) -> None:
+    """Repeated logins with the right password skip argon2; wrong ones and changed passwords never do."""
+    env = open_env(migrated_template, tmp_path)
+    env.directory.passwords = Passwords()  # production parameters, so a skipped verification is visible
+    try:
+        await _accounts(env.directory)
+        auth = _auth(env.directory, account_failures=1000, ip_failures=1000)
+
+        async def login(password: str) -> float:
+            started = time.perf_counter()
+            await auth.authenticate("alice@example.test", password, client_ip=None, protocol="imap")
+            return time.perf_counter() - started
+
+        first = await login(GOOD)
+        again = min([await login(GOOD) for _ in range(3)])
+        assert again < first / 4, (first, again)
+        started = time.perf_counter()
+        with pytest.raises(AuthFailed):
+            await auth.authenticate("alice@example.test", GOOD + "x", client_ip=None, protocol="imap")
+        assert time.perf_counter() - started > again * 4  # a wrong password is checked in full
+        await env.directory.set_password("alice@example.test", "a new secret 2")
+        with pytest.raises(AuthFailed):  # the old password is not remembered past a change
+            await auth.authenticate("alice@example.test", GOOD, client_ip=None, protocol="imap")
+        await auth.authenticate("alice@example.test", "a new secret 2", client_ip=None, protocol="imap")
+    finally:
+        await env.db.close()
+
+
+async def test_the_cache_is_bounded_and_expires() -> None:
+    passwords = Passwords(time_cost=1, memory_cost=8 * 1024, parallelism=1, cache_seconds=0.2, cache_size=2)
+    hashes = [await passwords.hash(f"secret {n}") for n in range(3)]
+    for n, stored in enumerate(hashes):
+        assert await passwords.verify(stored, f"secret {n}")
+    assert len(passwords._verified) == 2
+    assert not await passwords.verify(hashes[0], "secret 1")
+    await asyncio.sleep(0.25)
+    assert await passwords.verify(hashes[2], "secret 2")  # expired entry replaced, still correct
+    assert len(passwords._verified) == 2
+    off = Passwords(time_cost=1, memory_cost=8 * 1024, parallelism=1, cache_seconds=0)
+    assert await off.verify(hashes[0], "secret 0") and not off._verified
