@@ -1,6 +1,6 @@
 """IMAP benchmark: Kastell and a private Dovecot side by side, in one run.
 
-    python bench/imap.py [--messages 5000] [--no-dovecot] [--big 0]
+    python bench/imap.py [--messages 5000] [--no-dovecot] [--big 0] [--idle 0]
 
 APPENDs N messages of 2–50 KB (30 % multipart with an attachment) to each
 server, then times SELECT, FETCH 1:* (FLAGS UID RFC822.SIZE ENVELOPE), FETCH
@@ -8,7 +8,9 @@ server, then times SELECT, FETCH 1:* (FLAGS UID RFC822.SIZE ENVELOPE), FETCH
 EXPUNGE of half, and prints each time and the ratio Kastell/Dovecot. Kastell
 runs as ``kastell serve`` in its own process, as Dovecot does. ``--big N``
 also times SELECT and FETCH FLAGS on an N-message folder (Kastell only; the
-messages are stored directly through the store to save time). Before SEARCH,
+messages are stored directly through the store to save time). ``--idle N``
+opens N connections that log in and IDLE on an INBOX of 1,000 messages and
+prints the server's RSS per connection. Before SEARCH,
 the bench waits until Kastell's background full-text indexer has caught up
 (a server that has been running has indexed its mail by then) and says how
 long it waited. ``--workdir`` puts both servers' data under one directory
@@ -217,19 +219,22 @@ def run_suite(
     return results
 
 
-def big_folder(kastell: Kastell, count: int) -> dict[str, float]:
-    """SELECT and FETCH FLAGS on a ``count``-message folder filled through the store."""
+def fill(kastell: Kastell, address: str, folder_name: str | None, count: int) -> None:
+    """Store ``count`` small messages in a new folder (None: the INBOX) directly through the store."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from kastell.app import Kastell as Core
     from kastell.config import load
     from kastell.store.model import NewItem
 
-    async def fill() -> None:
+    async def main() -> None:
         core = await Core.open(load(kastell.data))
         try:
-            account = await core.directory.get_account("alice@example.org")
+            account = await core.directory.get_account(address)
             mailbox = await core.store.open(account.org_id, account.id)
-            folder = await mailbox.create_folder("Big")
+            if folder_name is None:
+                folder = await mailbox.folder_by_role("inbox")
+            else:
+                folder = await mailbox.create_folder(folder_name)
             for start in range(0, count, 5000):
                 items = [
                     NewItem(
@@ -242,7 +247,12 @@ def big_folder(kastell: Kastell, count: int) -> dict[str, float]:
         finally:
             await core.close()
 
-    asyncio.run(fill())
+    asyncio.run(main())
+
+
+def big_folder(kastell: Kastell, count: int) -> dict[str, float]:
+    """SELECT and FETCH FLAGS on a ``count``-message folder filled through the store."""
+    fill(kastell, "alice@example.org", "Big", count)
     client = kastell.client()
     results = {
         f"SELECT {count}": timed(lambda: client.select("Big")),
@@ -252,12 +262,77 @@ def big_folder(kastell: Kastell, count: int) -> dict[str, float]:
     return results
 
 
+def idle_connections(kastell: Kastell, count: int, inbox_size: int = 1000) -> str:
+    """Server RSS per connection for ``count`` connections logged in and in IDLE on an INBOX.
+
+    A second account gets an INBOX of ``inbox_size`` messages; the connections are
+    opened 100 at a time (a bounded loop), the first one alone, so the password
+    check's cache and the code paths are warm before the baseline is read.
+    """
+    import psutil
+
+    subprocess.run(
+        [sys.executable, "-m", "kastell", "--data", str(kastell.data), "user", "add", "idle@example.org"]
+        + ["--password-stdin"],
+        input="secret\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    fill(kastell, "idle@example.org", None, inbox_size)
+    server = psutil.Process(kastell.proc.pid)
+
+    async def session() -> asyncio.StreamWriter:
+        reader, writer = await asyncio.open_connection("127.0.0.1", kastell.port)
+        await reader.readline()
+        for tag, command in ((b"a", b"LOGIN idle@example.org secret"), (b"b", b"SELECT INBOX")):
+            writer.write(tag + b" " + command + b"\r\n")
+            while not (line := await reader.readline()).startswith(tag + b" "):
+                if not line:
+                    raise RuntimeError("connection closed")
+            if not line.startswith(tag + b" OK"):
+                raise RuntimeError(line.decode(errors="replace"))
+        writer.write(b"c IDLE\r\n")
+        if not (await reader.readline()).startswith(b"+"):
+            raise RuntimeError("IDLE refused")
+        return writer
+
+    async def run() -> str:
+        writers = [await session()]
+        await asyncio.sleep(1)
+        before = server.memory_info().rss
+        gate = asyncio.Semaphore(100)
+
+        async def bounded() -> asyncio.StreamWriter:
+            async with gate:
+                return await session()
+
+        started = time.perf_counter()
+        writers += await asyncio.gather(*(bounded() for _ in range(count - 1)))
+        took = time.perf_counter() - started
+        await asyncio.sleep(2)
+        after = server.memory_info().rss
+        for writer in writers:
+            writer.close()
+        per = (after - before) / max(1, count - 1)
+        return (
+            f"idle: {count} connections logged in and in IDLE on an INBOX of {inbox_size} messages "
+            f"(opened in {took:.1f} s): server RSS {before / 2**20:.1f} -> {after / 2**20:.1f} MiB, "
+            f"{per / 1024:.1f} KiB per connection (target < 50 KiB)"
+        )
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--no-dovecot", action="store_true")
     parser.add_argument("--big", type=int, default=0, help="also a folder of this many messages (Kastell only)")
     parser.add_argument("--workdir", type=Path, default=None, help="where the servers keep their data")
+    parser.add_argument(
+        "--idle", type=int, default=0, help="also RSS per connection of this many idle IMAP connections (Kastell only)"
+    )
     args = parser.parse_args()
     rng = random.Random(42)
     messages = [make_message(i, rng) for i in range(args.messages)]
@@ -277,6 +352,8 @@ def main() -> None:
             finally:
                 dovecot.stop()
         big = big_folder(kastell, args.big) if args.big else {}
+        if args.idle:
+            NOTES.append(idle_connections(kastell, args.idle))
     finally:
         kastell.stop()
         shutil.rmtree(root, ignore_errors=True)
