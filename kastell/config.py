@@ -118,6 +118,9 @@ class DirectoryConfig(_Section):
 class StoreConfig(_Section):
     default_quota: str = Field("0", description="quota for new users (e.g. 2G, 500M); 0 means unlimited")
     max_message_size: str = Field("50M")
+    tombstone_days: int = Field(
+        90, ge=0, description="days a deleted item's trace is kept for syncing clients (0: forever)"
+    )
 
     @field_validator("default_quota", "max_message_size")
     @classmethod

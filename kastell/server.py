@@ -187,6 +187,14 @@ class Server:
                     log.info("blob collector removed %d unreferenced blobs", removed)
             except Exception:
                 log.exception("blob collection failed")
+            days = self.settings.config.store.tombstone_days
+            try:
+                if days:
+                    pruned = await self.app.store.prune_tombstones(days * 86400)
+                    if pruned:
+                        log.info("pruned %d tombstones older than %d days", pruned, days)
+            except Exception:
+                log.exception("pruning tombstones failed")
             try:  # expired vacation/duplicate memory of the rules engine goes with the same hourly sweep
                 from kastell.rules.engine import RulesEngine
 

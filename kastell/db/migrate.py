@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from kastell.db.engine import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD = "0014"
+HEAD = "0015"
 
 
 def alembic_config(connection: Any = None) -> Any:

@@ -154,6 +154,9 @@ mailboxes = Table(
     Column("quota_used", BigInteger, nullable=False, server_default="0"),
     Column("item_count", BigInteger, nullable=False, server_default="0"),
     Column("created", BigInteger, nullable=False),
+    # Tombstones with change numbers up to this one may have been pruned (migration 0015):
+    # the removals since an older change number are no longer all known.
+    Column("tombstones_below", BigInteger, nullable=False, server_default="0"),
 )
 
 folders = Table(
@@ -268,8 +271,10 @@ tombstones = Table(
     Column("folder_id", ID, nullable=True),  # the folder it left (items) or the folder itself
     Column("uid", BigInteger, nullable=True),
     Column("name", String(1024), nullable=True),  # DAV resource name, or folder path
+    Column("created", BigInteger, nullable=True),  # unix time; pruned after store.tombstone_days
     Index("ix_tombstones_mailbox_change", "mailbox_id", "change_num"),
     Index("ix_tombstones_folder_change", "folder_id", "change_num"),
+    Index("ix_tombstones_created", "created"),
 )
 
 # ------------------------------------------------------------------ full-text index

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -189,6 +190,7 @@ class FolderOps(MailboxScope):
                         folder_id=fid,
                         uid=None,
                         name=path,
+                        created=int(time.time()),
                     )
                 )
                 await conn.execute(delete(s.folders).where(_F.id == fid, self._folder_scope()))

@@ -104,6 +104,9 @@ class FolderChanges:
     last_change: int
     items: list[ItemRow]  # ascending change number
     removed: list[Tombstone]  # ascending change number
+    # False when tombstones after ``since`` may have been pruned: ``removed`` is then
+    # not everything that left the folder (compare UIDs instead).
+    complete: bool = True
 
 
 _ROW_COLUMNS = (
@@ -578,6 +581,7 @@ class Mailbox(FolderOps):
                 return []
             first = await self._take_changes(conn, len(rows))
             first_uid = await self._take_uids(conn, target_id, len(rows))
+            now = int(time.time())
             # A moved item must not clash with a same-named item in the target.
             names = [r.name for r in rows if r.name is not None]
             if names:
@@ -598,6 +602,7 @@ class Mailbox(FolderOps):
                         "folder_id": source_id,
                         "uid": row.uid,
                         "name": row.name,
+                        "created": now,
                     }
                     for n, row in enumerate(rows)
                 ],
@@ -670,7 +675,7 @@ class Mailbox(FolderOps):
         """
         T = s.tombstones.c
         async with self._db.read() as conn:
-            last = await self._last_change(conn)
+            last, pruned = await self._clock(conn)
             items = (
                 await conn.execute(
                     select(*_ROW_COLUMNS)
@@ -693,7 +698,7 @@ class Mailbox(FolderOps):
                     .limit(limit)
                 )
             ).all()
-        return FolderChanges(since, last, [_row(r) for r in items], [_tomb(t) for t in tombs])
+        return FolderChanges(since, last, [_row(r) for r in items], [_tomb(t) for t in tombs], since >= pruned)
 
     async def changes_since(self, since: int, folder_id: int | None = None, *, limit: int = 10000) -> Changes:
         """What changed after change number ``since`` (in one folder, or the whole mailbox).
@@ -705,7 +710,7 @@ class Mailbox(FolderOps):
         """
         T = s.tombstones.c
         async with self._db.read() as conn:
-            last = await self._last_change(conn)
+            last, pruned = await self._clock(conn)
             item_where = [self._item_scope(), _I.change_num > since]
             tomb_where = [T.org_id == self.org_id, T.mailbox_id == self.id, T.change_num > since, T.kind == "item"]
             if folder_id is not None:
@@ -744,7 +749,17 @@ class Mailbox(FolderOps):
             removed=tuple(_tomb(t) for t in tombs),
             folders=tuple(_folder(f) for f in folder_rows),
             removed_folders=tuple(_tomb(t) for t in folder_tombs),
+            complete=since >= pruned,
         )
+
+    async def _clock(self, conn: AsyncConnection) -> tuple[int, int]:
+        """The mailbox's last change number and the one up to which tombstones may be pruned."""
+        row = (
+            await conn.execute(
+                select(s.mailboxes.c.last_change, s.mailboxes.c.tombstones_below).where(s.mailboxes.c.id == self.id)
+            )
+        ).first()
+        return (int(row.last_change), int(row.tombstones_below)) if row is not None else (0, 0)
 
     async def audit(self) -> list[str]:
         """Recount every cached counter from the items; the discrepancies found (none is good)."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kastell.blobs.filesystem import FilesystemBlobStore
@@ -123,6 +123,37 @@ class MailStore:
             async for partition in result.partitions(5000):
                 referenced.update(row[0] for row in partition)
         return referenced
+
+    async def prune_tombstones(self, older_than_seconds: float) -> int:
+        """Delete tombstones older than ``older_than_seconds``; the number deleted.
+
+        Per mailbox, everything up to the newest expired tombstone's change number
+        goes, and ``mailboxes.tombstones_below`` records that number: changes asked
+        for since an older one are then reported as incomplete (``complete=False``),
+        and each protocol answers as it does for an expired state. One transaction
+        per mailbox, so deliveries wait for at most one mailbox's sweep.
+        """
+        T = s.tombstones.c
+        cutoff = int(time.time() - older_than_seconds)
+        async with self.db.read() as conn:
+            expired = (
+                await conn.execute(
+                    select(T.mailbox_id, func.max(T.change_num)).where(T.created < cutoff).group_by(T.mailbox_id)
+                )
+            ).all()
+        deleted = 0
+        for mailbox_id, newest in expired:
+            async with self.db.write() as conn:
+                await conn.execute(
+                    update(s.mailboxes)
+                    .where(s.mailboxes.c.id == mailbox_id, s.mailboxes.c.tombstones_below < newest)
+                    .values(tombstones_below=newest)
+                )
+                result = await conn.execute(
+                    delete(s.tombstones).where(T.mailbox_id == mailbox_id, T.change_num <= newest)
+                )
+                deleted += result.rowcount or 0
+        return deleted
 
     async def collect_garbage(self, grace_seconds: float) -> int:
         """Delete blobs no item refers to and nobody touched for ``grace_seconds``; the count."""

@@ -114,6 +114,9 @@ class Changes:
     removed: tuple[Tombstone, ...]
     folders: tuple[Folder, ...]
     removed_folders: tuple[Tombstone, ...]
+    # False when tombstones after ``since`` may have been pruned (store.tombstone_days):
+    # ``removed`` and ``removed_folders`` are then not all that went away.
+    complete: bool = True
 
 
 @dataclass(frozen=True, slots=True)

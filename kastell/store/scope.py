@@ -12,6 +12,7 @@ not a quarter of a million parameters.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -268,6 +269,7 @@ class MailboxScope:
         if not rows:
             return []
         first = change if change is not None else await self._take_changes(conn, len(rows))
+        now = int(time.time())
         await conn.execute(
             insert(s.tombstones),
             [
@@ -280,6 +282,7 @@ class MailboxScope:
                     "folder_id": folder_id,
                     "uid": row.uid,
                     "name": row.name,
+                    "created": now,
                 }
                 for n, row in enumerate(rows)
             ],

@@ -107,6 +107,33 @@ def test_change_clock_and_tombstones(tmp_path: Path, db_url: str) -> None:
     run(main())
 
 
+def test_tombstones_are_pruned_and_the_gap_is_reported(tmp_path: Path, db_url: str) -> None:
+    async def main() -> None:
+        env = await open_env(tmp_path, db_url)
+        box = await make_account(env, "org", "alice@a.test")
+        other = await make_account(env, "org", "bob@a.test")
+        inbox = await box.folder_by_role("inbox")
+        await box.append_many(inbox.id, [NewItem(message(n)) for n in range(1, 5)])
+        other_inbox = await other.folder_by_role("inbox")
+        await other.append(other_inbox.id, NewItem(message(9)))
+        mark = await box.last_change()
+        await box.expunge(inbox.id, [(1, 2)])
+        await other.expunge(other_inbox.id, None)
+        assert await env.store.prune_tombstones(3600) == 0  # nothing is an hour old
+        assert len((await box.changes_since(mark)).removed) == 2
+        assert await env.store.prune_tombstones(-10) == 3  # both mailboxes' tombstones
+        middle = await box.last_change()
+        await box.expunge(inbox.id, [(3, 3)])
+        for changes in (await box.changes_since(mark), await box.folder_changes(mark, inbox.id)):
+            assert not changes.complete and [t.uid for t in changes.removed] == [3]
+        for changes in (await box.changes_since(middle), await box.folder_changes(middle, inbox.id)):
+            assert changes.complete and [t.uid for t in changes.removed] == [3]
+        assert (await other.changes_since(0)).complete is False
+        await env.close()
+
+    run(main())
+
+
 def test_move_and_copy(tmp_path: Path, db_url: str) -> None:
     async def main() -> None:
         env = await open_env(tmp_path, db_url)

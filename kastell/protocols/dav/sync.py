@@ -3,8 +3,9 @@
 A token is ``SYNC_PREFIX + n`` where n is a change number of the mailbox clock
 (the collection's ``content_change`` when it was handed out). The answer to a
 token n is ``changes_since(n, folder)``: changed members as propstat responses,
-removed ones (tombstones) as 404 responses (§3.5.2). A token that is not ours, or
-from the future, is 403 ``valid-sync-token`` (§3.2), and the client starts over.
+removed ones (tombstones) as 404 responses (§3.5.2). A token that is not ours,
+from the future, or older than the tombstones kept (``store.tombstone_days``) is
+403 ``valid-sync-token`` (§3.2), and the client starts over.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ async def sync_collection(ctx: Context, res: r.Resource, root: Element) -> Respo
         if since > await ctx.mailbox.last_change():
             raise DavError(403, qn(DAV, "valid-sync-token"), "sync-token from the future")
         changes = await ctx.mailbox.changes_since(since, folder.id)
+        if not changes.complete:
+            # Its deletions are older than the tombstones kept (store.tombstone_days).
+            raise DavError(403, qn(DAV, "valid-sync-token"), "sync-token expired")
         members = [r.member(res, item) for item in changes.items]
         live = {m.name for m in members}
         for tomb in changes.removed:

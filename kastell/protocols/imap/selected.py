@@ -28,6 +28,7 @@ from kastell.protocols.imap.errors import Bad
 from kastell.protocols.imap.responses import compress_set, flag_list
 from kastell.store.mailbox import Mailbox
 from kastell.store.model import Folder
+from kastell.store.search import folder_uids
 
 UidRanges = list[tuple[int, int]]
 
@@ -128,6 +129,11 @@ class Selected:
                 changes = await mailbox.folder_changes(self.modseq, self.folder.id)
                 top = self.max_uid()
                 new_uids: list[int] = []
+                if not changes.complete:
+                    # Tombstones since our modseq were pruned (a session idle for longer
+                    # than store.tombstone_days): find what left by comparing UIDs.
+                    here = set(await folder_uids(mailbox, self.folder.id))
+                    self.pending.update(uid for uid in self.uids if uid not in here)
                 for tomb in changes.removed:
                     if tomb.uid is not None and self.seq_of(tomb.uid):
                         self.pending.add(tomb.uid)
@@ -181,6 +187,32 @@ class Selected:
         self.uids = array("I", (u for u in self.uids if u not in gone))
         self.recent -= gone
         return out
+
+
+def missing(ranges: UidRanges, held: array[int]) -> UidRanges:
+    """The parts of ``ranges`` that are not in ``held`` (ascending UIDs), as ranges.
+
+    For VANISHED (EARLIER) when the tombstones are gone (RFC 7162 §3.2.5.1 lets a
+    server report UIDs that were never there): the answer is gaps, never a list
+    of every number, so ``1:4294967295`` costs no more than the folder's size.
+    """
+    out: UidRanges = []
+    for lo, hi in ranges:
+        start = lo
+        i = bisect.bisect_left(held, lo)
+        while i < len(held) and held[i] <= hi:
+            if held[i] > start:
+                out.append((start, held[i] - 1))
+            start = held[i] + 1
+            i += 1
+        if start <= hi:
+            out.append((start, hi))
+    return out
+
+
+def format_ranges(ranges: UidRanges) -> str:
+    """``[(1, 3), (7, 7)]`` → ``"1:3,7"``."""
+    return ",".join(str(lo) if lo == hi else f"{lo}:{hi}" for lo, hi in ranges)
 
 
 def parse_set(text: str, star: int) -> UidRanges:

@@ -286,3 +286,34 @@ def test_principal_property_search(http: httpx.Client) -> None:
     )
     r = http.request("REPORT", "/dav/principals/", content=body, headers={"Depth": "0"})
     assert r.status_code == 207 and f"/dav/principals/{BOB[0]}/" in r.text and ALICE[0] not in r.text
+
+
+def test_sync_token_older_than_the_kept_tombstones(http: httpx.Client, dav_server: Dav) -> None:
+    """After store.tombstone_days the deletions before a token are unknown: 403 valid-sync-token, full resync."""
+    import asyncio
+    import re
+
+    from kastell.app import Kastell
+    from kastell.config import load
+
+    book = f"/dav/addressbooks/{ALICE[0]}/Contacts/"
+    card = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{0}\r\nFN:{0}\r\nEND:VCARD\r\n"
+    assert http.put(f"{book}p1.vcf", content=card.format("p1")).status_code == 201
+    token = re.search(r"<D:sync-token>([^<]+)</D:sync-token>", _sync(http, "").text)
+    assert token is not None
+    assert http.delete(f"{book}p1.vcf").status_code == 204
+
+    async def prune() -> int:
+        core = await Kastell.open(load(dav_server.data))
+        try:
+            return await core.store.prune_tombstones(-10)
+        finally:
+            await core.close()
+
+    assert asyncio.run(prune()) >= 1
+    expired = _sync(http, token.group(1))
+    assert expired.status_code == 403 and "valid-sync-token" in expired.text
+    fresh = _sync(http, "")
+    assert fresh.status_code == 207 and "p1.vcf" not in fresh.text
+    new_token = re.search(r"<D:sync-token>([^<]+)</D:sync-token>", fresh.text)
+    assert new_token is not None and _sync(http, new_token.group(1)).status_code == 207

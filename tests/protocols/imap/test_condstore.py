@@ -103,3 +103,53 @@ def test_qresync_with_stale_uidvalidity_is_a_plain_select(imap_server: ImapServe
     text = b"".join(raw.until(b"b"))
     assert b"VANISHED" not in text and b"* 2 EXISTS" in text
     raw.close()
+
+
+def test_resync_after_the_tombstones_were_pruned(imap_server: ImapServer) -> None:
+    """Past store.tombstone_days the expunges are no longer recorded; the answers stay right (RFC 7162 §3.2.5.1)."""
+    _setup(imap_server, 6)
+    raw = Raw(imap_server)
+    raw.login()
+    raw.send(b"a ENABLE QRESYNC\r\nb SELECT INBOX\r\n")
+    lines = raw.until(b"a") + raw.until(b"b")
+    validity = _number(lines, rb"UIDVALIDITY (\d+)")
+    highest = _number(lines, rb"HIGHESTMODSEQ (\d+)")
+    # Another session expunges 2 and 5; this one stays selected and sees it as usual.
+    other = imap_server.client()
+    other.select("INBOX")
+    other.store("2,5", "+FLAGS.SILENT", "(\\Deleted)")
+    other.expunge()
+    # Everything is older than 0 seconds: every tombstone goes.
+    assert imap_server.run(imap_server.core.store.prune_tombstones(-10)) >= 2
+    # A third session expunges 3 after the pruning: its tombstone is kept.
+    other.store("2", "+FLAGS.SILENT", "(\\Deleted)")  # sequence 2 is UID 3 now
+    other.expunge()
+    other.logout()
+    raw.send(b"c NOOP\r\n")
+    text = b"".join(raw.until(b"c"))
+    # The pruned expunges (2, 5) are found by comparing UIDs, the recorded one (3) as usual.
+    assert b"* VANISHED 2:3,5\r\n" in text, text
+    raw.send(b"d LOGOUT\r\n")
+    raw.close()
+    # A client that was away since `highest` gets the UIDs it knew that are gone,
+    # computed from the UIDs left (its known-uids, or everything below UIDNEXT).
+    raw = Raw(imap_server)
+    raw.login()
+    raw.send(b"a ENABLE QRESYNC\r\n")
+    raw.until(b"a")
+    raw.send(b"b SELECT INBOX (QRESYNC (%d %d 1:6))\r\n" % (validity, highest))
+    text = b"".join(raw.until(b"b"))
+    assert b"* VANISHED (EARLIER) 2:3,5\r\n" in text, text
+    raw.send(b"c UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)\r\n" % highest)
+    text = b"".join(raw.until(b"c"))
+    assert b"* VANISHED (EARLIER) 2:3,5\r\n" in text, text
+    raw.send(b"d UID FETCH 4:4294967295 (FLAGS) (CHANGEDSINCE %d VANISHED)\r\n" % highest)
+    text = b"".join(raw.until(b"d"))
+    assert b"* VANISHED (EARLIER) 5,7:4294967295\r\n" in text, text
+    # A modseq after the pruning still gets exact answers from the tombstones.
+    raw.send(b"e STATUS INBOX (HIGHESTMODSEQ)\r\n")
+    now = _number(raw.until(b"e"), rb"HIGHESTMODSEQ (\d+)")
+    raw.send(b"f UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)\r\n" % now)
+    text = b"".join(raw.until(b"f"))
+    assert b"VANISHED" not in text
+    raw.close()

@@ -25,6 +25,7 @@ from kastell.protocols.imap.args import atom_arg, list_arg, number_arg, text_arg
 from kastell.protocols.imap.errors import Bad
 from kastell.protocols.imap.parser import Atom, Command, Token
 from kastell.protocols.imap.responses import compress_set, flag_list, internal_date, untagged
+from kastell.protocols.imap.selected import format_ranges, missing
 from kastell.store.flags import Flag
 from kastell.store.mailbox import ItemRow, Rendered
 
@@ -151,12 +152,17 @@ async def handle_fetch(session: Session, command: Command) -> str:
         atts.append(Att("MODSEQ"))
     if vanished and changed_since is not None:
         changes = await mailbox.folder_changes(changed_since, selected.folder.id, limit=1_000_000)
-        gone = sorted(
-            {t.uid for t in changes.removed if t.uid is not None and any(lo <= t.uid <= hi for lo, hi in ranges)}
-        )
-        gone = [u for u in gone if not selected.seq_of(u)]
-        if gone:
-            session.send(untagged("VANISHED (EARLIER) " + compress_set(gone)))
+        if changes.complete:
+            gone = sorted(
+                {t.uid for t in changes.removed if t.uid is not None and any(lo <= t.uid <= hi for lo, hi in ranges)}
+            )
+            gone = [u for u in gone if not selected.seq_of(u)]
+            if gone:
+                session.send(untagged("VANISHED (EARLIER) " + compress_set(gone)))
+        else:  # tombstones pruned: every UID asked for that is not here
+            gaps = missing(ranges, selected.uids)
+            if gaps:
+                session.send(untagged("VANISHED (EARLIER) " + format_ranges(gaps)))
     seen_now: set[int] = set()
     recent = set() if session.rev2 else selected.recent  # \Recent is rev1 only
     if any(a.sets_seen for a in atts) and not selected.read_only:

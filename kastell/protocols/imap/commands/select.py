@@ -9,7 +9,7 @@ from kastell.protocols.imap.args import atom_arg, list_arg, mailbox_arg, number_
 from kastell.protocols.imap.errors import Bad, No
 from kastell.protocols.imap.parser import Command
 from kastell.protocols.imap.responses import compress_set, flag_list, mailbox_name, ok, untagged
-from kastell.protocols.imap.selected import Selected, claim_recent, parse_set
+from kastell.protocols.imap.selected import Selected, claim_recent, format_ranges, missing, parse_set
 from kastell.protocols.imap.shared import locate, read_write
 from kastell.store import search as store_search
 from kastell.store.flags import Flag
@@ -115,11 +115,17 @@ async def _qresync(session: Session, selected: Selected, since: int, known: str 
     def wanted(uid: int) -> bool:
         return allowed is None or any(lo <= uid <= hi for lo, hi in allowed)
 
-    vanished = sorted({t.uid for t in changes.removed if t.uid is not None and wanted(t.uid)})
-    # A UID that is still here (moved out and back is impossible: moves renumber) is not vanished.
-    vanished = [u for u in vanished if not selected.seq_of(u)]
-    if vanished:
-        session.send(untagged("VANISHED (EARLIER) " + compress_set(vanished)))
+    if changes.complete:
+        vanished = sorted({t.uid for t in changes.removed if t.uid is not None and wanted(t.uid)})
+        # A UID that is still here (moved out and back is impossible: moves renumber) is not vanished.
+        vanished = [u for u in vanished if not selected.seq_of(u)]
+        if vanished:
+            session.send(untagged("VANISHED (EARLIER) " + compress_set(vanished)))
+    else:
+        # The tombstones since ``since`` were pruned: every UID the client may know that is not here.
+        gaps = missing(allowed or [(1, selected.folder.uidnext - 1)], selected.uids)
+        if gaps:
+            session.send(untagged("VANISHED (EARLIER) " + format_ranges(gaps)))
     for item in sorted(changes.items, key=lambda i: i.uid):
         seq = selected.seq_of(item.uid)
         if seq:
