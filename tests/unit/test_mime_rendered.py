@@ -35,6 +35,7 @@ RENDER_DIGESTS = {
     4: "a9cd5810cdefb16fb3f542ccbeee6d7bbe493441106a9f5c3f003fbbde674291",  # parameters undecoded, as Dovecot sends them
     5: "c5f8a7a1f2027078ccb0931dd6e5f57366fa157e1fefe2a262cd690667d6fba9",  # encoded messages parsed, broken multiparts kept (IMAP view)
     6: "7888b1bbd91933ee63486b06172ed3bea1d55bf0125cec66ad73f6be006ee14c",  # bare-LF messages: sizes and lines as sent (CRLF)
+    7: "f299bf66493fa1ebe8c7cca8ddaea71ef97451cfebb2180af6c53d1ed98f27b2",  # names as written, invalid Content-Type, non-MIME (Dovecot)
 }
 
 

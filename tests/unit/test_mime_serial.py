@@ -41,3 +41,21 @@ def test_compact() -> None:
 def test_loads_rejects_foreign_data(data: bytes) -> None:
     with pytest.raises(ValueError):
         loads(data)
+
+
+def test_imap_names_are_cached_only_when_they_differ() -> None:
+    raw = (
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        b"Content-Type: TEXT/Plain\r\nContent-Transfer-Encoding: BASE64\r\n\r\naGk=\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nlower\r\n--b--\r\n"
+    )
+    msg = parse_message(raw)
+    upper, lower = msg.root.children
+    assert (upper.type, upper.subtype, upper.encoding) == ("text", "plain", "base64")  # the model stays lower-case
+    assert upper.imap_names == ("TEXT", "Plain", "BASE64", None) and lower.imap_names is None
+    assert loads(dumps(msg)) == msg
+    data = json.loads(dumps(msg))
+    assert len(data[2][15][0]) == 20 and len(data[2][15][1]) == 17
+    # Entries cached before the field existed (17 or 19 elements) load with None.
+    data[2][15][0] = data[2][15][0][:17]
+    assert loads(json.dumps(data).encode()).root.children[0].imap_names is None

@@ -1,9 +1,12 @@
 """IMAP ENVELOPE and BODY/BODYSTRUCTURE serialisation (RFC 9051 §7.5.2).
 
-Output matches Dovecot's layout (lower-case type names as stored, every
-extension field present in BODYSTRUCTURE, ``("charset" "us-ascii")`` added
-to text parts without a charset) so that clients which cached Dovecot's
-answers see the same shapes.
+Output matches Dovecot's layout (every extension field present in
+BODYSTRUCTURE, ``("charset" "us-ascii")`` added to text parts without a
+charset) so that clients which cached Dovecot's answers see the same shapes.
+Type, subtype, transfer encoding and disposition go out as written
+(``BodyPart.imap_names``; the model keeps them lower-case), except
+``"message" "rfc822"`` and a message root that is plain 7-bit text, which
+Dovecot writes in a canned lower-case form (``_plain_7bit``).
 
 Strings are quoted when every byte is a 7-bit TEXT-CHAR (quote and
 backslash escaped, RFC 9051 §4.3); anything with CR, LF or 8-bit bytes is
@@ -30,7 +33,7 @@ __all__ = ["RENDER_VERSION", "imap_bodystructure", "imap_envelope", "imap_string
 #: Bump it whenever :func:`imap_envelope` or :func:`imap_bodystructure`
 #: answers differently for some message (tests/unit/test_mime_imap.py pins
 #: a digest of the corpus' renderings to it).
-RENDER_VERSION = 6
+RENDER_VERSION = 7
 
 # A bytes.translate() deletion table instead of a regex per string (ENVELOPE
 # renders ~30 strings per message): deleting every TEXT-CHAR but the two that
@@ -138,13 +141,13 @@ def _params(params: Params, wire: Params | None, text: bool) -> bytes:
     return b"(" + b" ".join(out) + b")"
 
 
-def _extension(part: BodyPart) -> bytes:
+def _extension(part: BodyPart, disposition: str | None) -> bytes:
     """body-fld-dsp SP body-fld-lang SP body-fld-loc."""
-    if part.disposition is None:
+    if disposition is None:
         dsp = b"NIL"
     else:
         dsp = (
-            b"(" + _str(part.disposition) + b" "
+            b"(" + _str(disposition) + b" "
             + _params(part.disposition_params, part.imap_disposition_params, False) + b")"
         )  # fmt: skip
     lang = b"(" + b" ".join(_str(x) for x in part.language) + b")" if part.language else b"NIL"
@@ -154,27 +157,56 @@ def _extension(part: BodyPart) -> bytes:
 # Dovecot's stand-in for the parts of a multipart that has none (no boundary,
 # or one that never occurs): RFC 9051's grammar needs at least one.
 _EMPTY_PART = b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0'
+# Dovecot's BODYSTRUCTURE of a message that is one plain 7-bit text with no
+# other Content-* detail (``_plain_7bit``): its own canned string, lower-case
+# whatever the header's case.
+_PLAIN_7BIT = b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" %d %d'
 
 
-def _write(part: BodyPart, ext: bool, out: list[bytes]) -> None:
+def _plain_7bit(part: BodyPart, main: str, sub: str, encoding: str, disposition: str | None) -> bool:
+    """True for a message root that Dovecot sends as ``_PLAIN_7BIT``
+    (message_part_data_is_plain_7bit): text/plain in any case, no parameter
+    but at most ``charset=us-ascii`` (any case), encoding 7bit or none, and no
+    id, description, MD5, disposition, language or location."""
+    if main.lower() != "text" or sub.lower() != "plain" or part.children or encoding.lower() != "7bit":
+        return False
+    params = part.params if part.imap_params is None else part.imap_params
+    if params and (len(params) > 1 or params[0][0].lower() != "charset" or params[0][1].lower() != "us-ascii"):
+        return False
+    return (
+        part.id is None and part.description is None and part.md5 is None and disposition is None
+        and not part.language and part.location is None
+    )  # fmt: skip
+
+
+def _write(part: BodyPart, ext: bool, out: list[bytes], root: bool = False) -> None:
+    if part.imap_names is None:
+        main, sub, encoding, disposition = part.type, part.subtype, part.encoding, part.disposition
+    else:
+        main, sub, encoding, disposition = part.imap_names
     if part.type == "multipart":
         out.append(b"(")
         if not part.children:  # only in the IMAP view (structure.py)
             out.append(_EMPTY_PART + (b" NIL NIL NIL NIL)" if ext else b")"))
         for child in part.children:
             _write(child, ext, out)
-        out.append(b" " + _str(part.subtype))
+        out.append(b" " + _str(sub))
         if ext:
-            out.append(b" " + _params(part.params, part.imap_params, False) + b" " + _extension(part))
+            out.append(b" " + _params(part.params, part.imap_params, False) + b" " + _extension(part, disposition))
         out.append(b")")
         return
+    if root and _plain_7bit(part, main, sub, encoding, disposition):
+        out.append(_PLAIN_7BIT % (part.body_end - part.body_start, part.lines))
+        out.append(b" NIL NIL NIL NIL)" if ext else b")")
+        return
     is_message = part.type == "message" and part.is_message
-    main, sub = part.type, part.subtype
-    if part.type == "message" and part.subtype in ("rfc822", "global") and not is_message:
+    if is_message and part.subtype == "rfc822":
+        main, sub = "message", "rfc822"  # Dovecot writes these two lower-case, whatever the header says
+    elif part.type == "message" and part.subtype in ("rfc822", "global") and not is_message:
         # Not parsed (beyond the limits, or encoded outside the IMAP view):
         # "message/rfc822" would oblige us to send an envelope and body we do not have.
         main, sub = "application", "octet-stream"
-    text = main == "text"
+    text = main.lower() == "text"
     out.append(
         b"(%s %s %s %s %s %s %d"
         % (
@@ -183,7 +215,7 @@ def _write(part: BodyPart, ext: bool, out: list[bytes]) -> None:
             _params(part.params, part.imap_params, text),
             _str(part.id),
             _str(part.description),
-            _str(part.encoding),
+            _str(encoding),
             part.body_end - part.body_start,
         )
     )
@@ -194,7 +226,7 @@ def _write(part: BodyPart, ext: bool, out: list[bytes]) -> None:
         _write(part.children[0], ext, out)
         out.append(b" %d" % part.lines)
     if ext:
-        out.append(b" " + _str(part.md5) + b" " + _extension(part))
+        out.append(b" " + _str(part.md5) + b" " + _extension(part, disposition))
     out.append(b")")
 
 
@@ -205,8 +237,9 @@ def imap_bodystructure(part: BodyPart, extensible: bool = True) -> bytes:
     body-fld-octets are ``body_end - body_start``: sizes of the bytes parsed.
     IMAP sends messages with CRLF line ends, so for a message with bare LFs
     (or one whose parse says ``imap_differs``) pass the root of
-    ``parse_imap_view(to_crlf(raw))``.
+    ``parse_imap_view(to_crlf(raw))``.  ``part`` is a message's root: a
+    plain 7-bit text root is sent in Dovecot's canned lower-case form.
     """
     out: list[bytes] = []
-    _write(part, extensible, out)
+    _write(part, extensible, out, True)
     return b"".join(out)

@@ -108,6 +108,13 @@ class BodyPart:
     # these fields existed load with None.
     imap_params: Params | None = None
     imap_disposition_params: Params | None = None
+    # (type, subtype, transfer encoding, disposition type) as IMAP sends them
+    # (Dovecot: the case written; what an invalid Content-Type leaves, e.g.
+    # ``("text", "")``; ``"7bit"`` for a missing or unusable encoding; a
+    # disposition ``""`` or another header's), only when that differs from
+    # ``(type, subtype, encoding, disposition)``: None means "send those".
+    # Structures cached before this field existed load with None.
+    imap_names: tuple[str, str, str, str | None] | None = None
 
     def param(self, name: str) -> str | None:
         """The Content-Type parameter ``name`` (lower-case), or None."""

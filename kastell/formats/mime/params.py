@@ -23,7 +23,10 @@ from .headers import unfold
 from .model import Params
 
 __all__ = [
+    "imap_content_type",
+    "imap_disposition",
     "imap_disposition_params",
+    "imap_encoding",
     "imap_params",
     "parse_content_type",
     "parse_disposition",
@@ -376,3 +379,57 @@ def imap_disposition_params(raw_value: bytes) -> Params:
     if ret < 0:
         return ()
     return _wire(_wire_params(raw_value, i))
+
+
+def _as_written(token: bytes) -> str:
+    return token.decode("utf-8", "surrogateescape")
+
+
+@lru_cache(maxsize=1024)
+def imap_content_type(raw_value: bytes) -> tuple[str, str, bool]:
+    """``(type, subtype, valid)`` of a raw Content-Type value as Dovecot reads
+    it (rfc822_parse_content_type), in the case written.
+
+    Valid means ``token "/" token`` followed by ``;`` or the end (comments
+    and whitespace allowed around the tokens); only then are parameters
+    read.  An invalid value keeps what Dovecot kept: the type alone when the
+    value ends after it (``text`` -> ``("text", "", False)``), else nothing
+    (``("", "", False)``); IMAP sends those strings as they are.
+    """
+    d = raw_value
+    i, ret = _skip_lwsp(d, 0)
+    if ret <= 0:
+        return "", "", False
+    i, main, ret = _token(d, i)
+    if ret <= 0 or not main:
+        return _as_written(main), "", False
+    if d[i] != 0x2F:
+        return "", "", False
+    i, ret = _skip_lwsp(d, i + 1)
+    if ret <= 0:
+        return "", "", False
+    i, sub, ret = _token(d, i)
+    if ret < 0 or not sub or (i < len(d) and d[i] != 0x3B):
+        return "", "", False
+    return _as_written(main), _as_written(sub), True
+
+
+@lru_cache(maxsize=256)
+def imap_encoding(raw_value: bytes) -> str:
+    """Content-Transfer-Encoding as IMAP sends it (Dovecot): the one token of
+    the value in the case written, "7bit" when the value is empty or holds
+    anything after the token (comments aside)."""
+    i, _ret = _skip_lwsp(raw_value, 0)
+    _i, token, ret = _token(raw_value, i)
+    return _as_written(token) if ret == 0 and token else "7bit"
+
+
+@lru_cache(maxsize=1024)
+def imap_disposition(raw_value: bytes) -> str | None:
+    """The disposition type as IMAP sends it (Dovecot): the leading token in
+    the case written, ``""`` for an empty value or one that starts with
+    something else; None when Dovecot ignores the field (an unclosed
+    comment after the token)."""
+    i, _ret = _skip_lwsp(raw_value, 0)
+    _i, token, ret = _token(raw_value, i)
+    return None if ret < 0 else _as_written(token)

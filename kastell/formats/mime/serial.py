@@ -52,9 +52,11 @@ def _part(p: BodyPart) -> list[Any]:
         list(p.language), p.location, p.md5, p.lines,
         [_part(c) for c in p.children], None if p.envelope is None else _env(p.envelope),
     ]  # fmt: skip
-    # IMAP's parameter forms, rarely set: only then written (entries written
-    # before they existed have 17 elements and load with None).
-    if p.imap_params is not None or p.imap_disposition_params is not None:
+    # IMAP's parameter forms and names, rarely set: only then written (entries
+    # written before they existed have 17 or 19 elements and load with None).
+    if p.imap_names is not None:
+        out += [p.imap_params, p.imap_disposition_params, p.imap_names]
+    elif p.imap_params is not None or p.imap_disposition_params is not None:
         out += [p.imap_params, p.imap_disposition_params]
     return out
 
@@ -93,6 +95,7 @@ def _pairs(pairs: list[list[str]]) -> tuple[tuple[str, str], ...]:
 def _load_part(p: list[Any]) -> BodyPart:
     env = p[16]
     wire = p[17:19] if len(p) > 17 else (None, None)
+    names = p[19] if len(p) > 19 else None
     return BodyPart(
         p[0], p[1], p[2], p[3], p[4], _pairs(p[5]) if p[5] else (), p[6], p[7], p[8],
         p[9], _pairs(p[10]) if p[10] else (), tuple(p[11]), p[12], p[13], p[14],
@@ -100,6 +103,7 @@ def _load_part(p: list[Any]) -> BodyPart:
         None if env is None else _load_env(env),
         None if wire[0] is None else _pairs(wire[0]),
         None if wire[1] is None else _pairs(wire[1]),
+        None if names is None else tuple(names),
     )  # fmt: skip
 
 

@@ -35,8 +35,14 @@ Broken multiparts (no boundary parameter, or no delimiter line in the
 body) become text/plain leaves: the content is then shown to the user as
 text rather than hidden as an opaque attachment.
 
-IMAP view (``Parser(raw, imap=True)``): what IMAP shows differs in three
+IMAP view (``Parser(raw, imap=True)``): what IMAP shows differs in these
 places, where Kastell answers as Dovecot does:
+
+* a Content-Type that Dovecot reads otherwise than RFC 2045's default for an
+  invalid value (``multipart/mixed garbage``, ``text`` in a digest, a
+  comment inside the type) gives the part Dovecot's structure;
+* a root or encapsulated message with neither MIME-Version nor Content-Type
+  is not MIME: its other Content-* fields are ignored;
 
 * a broken multipart stays a multipart without children (BODYSTRUCTURE then
   shows one empty text/plain part, ``BODY[1]`` is empty);
@@ -46,7 +52,8 @@ places, where Kastell answers as Dovecot does:
   after it also owns the line break before the next delimiter (its size and
   line count include it; its message's header does not).
 
-The model proper keeps the first two as described above, because the other
+The model proper keeps the broken multiparts and encoded messages as
+described above, because the other
 consumers (text extraction, JMAP, webmail) want them so; a parse records in
 ``imap_differs`` whether the IMAP view of the message differs, so that IMAP
 parses it again in this mode (see ``message.parse_imap_view``).
@@ -62,7 +69,10 @@ from .envelope import build_envelope
 from .headers import find_body_start, scan_fields, unfold
 from .model import BodyPart, Envelope, Params
 from .params import (
+    imap_content_type,
+    imap_disposition,
     imap_disposition_params,
+    imap_encoding,
     imap_params,
     parse_content_type,
     parse_disposition,
@@ -85,6 +95,9 @@ _TEXT_DEFAULT: tuple[str, str, Params] = ("text", "plain", (("charset", "us-asci
 _DIGEST_DEFAULT: tuple[str, str, Params] = ("message", "rfc822", ())
 _OCTET: tuple[str, str, Params] = ("application", "octet-stream", ())
 _PADDING = b" \t\r"
+# Every Content-Disposition field of a header block (Dovecot reads them until
+# one has parameters).
+_DISPOSITION_FIELDS = re.compile(rb"^content-disposition[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)", re.M | re.I)
 
 
 def _delimiter_regex(boundary: bytes) -> re.Pattern[bytes]:
@@ -165,8 +178,11 @@ class Parser:
         self.imap = imap
         self.imap_differs = False
 
-    def parse_part(self, start: int, end: int, depth: int, in_digest: bool) -> tuple[BodyPart, dict[bytes, bytes], int]:
-        """Parse the entity ``raw[start:end]``.
+    def parse_part(
+        self, start: int, end: int, depth: int, in_digest: bool, mime_child: bool = False
+    ) -> tuple[BodyPart, dict[bytes, bytes], int]:
+        """Parse the entity ``raw[start:end]`` (``mime_child``: a part of a
+        multipart, MIME whatever its header says).
 
         Returns the part, its header fields (first occurrences, raw values,
         for envelope building) and the number of LF bytes in its body.  The
@@ -175,46 +191,73 @@ class Parser:
         raw = self.raw
         body_start = find_body_start(raw, start, end)
         fields = scan_fields(raw, start, body_start)
+        # Not MIME (Dovecot: neither MIME-Version nor Content-Type, and not a
+        # part of a multipart): IMAP ignores the other Content-* fields.
+        if (
+            not mime_child
+            and b"mime-version" not in fields
+            and b"content-type" not in fields
+            and any(name.startswith(b"content-") for name in fields)
+        ):
+            self.imap_differs = True
+            if self.imap:
+                fields = {k: v for k, v in fields.items() if not k.startswith(b"content-")}
 
         ctype = None
-        wire: Params | None = None
+        # Type and subtype as IMAP sends them (the case written; what an
+        # invalid value leaves), and the structure Dovecot gives the part.
+        written: tuple[str, str] | None = None
         value = fields.get(b"content-type")
         if value is not None:
             ctype = parse_content_type(value)
-            if ctype is not None:
-                wire = _differing(imap_params(value), ctype[2])
+            wtype, wsub, valid = imap_content_type(value)
+            written = (wtype, wsub)
+            imap_kind = _kind(wtype.lower(), wsub.lower()) if valid else _LEAF
+        else:
+            imap_kind = _MESSAGE if in_digest else _LEAF
         if ctype is None:
             ctype = _DIGEST_DEFAULT if in_digest else _TEXT_DEFAULT
         main, sub, params = ctype
+        kind = _kind(main, sub)
+        if value is not None and kind != imap_kind:
+            # An invalid Content-Type (RFC 2045: the default type) that Dovecot
+            # reads otherwise, or the other way round: IMAP follows Dovecot.
+            self.imap_differs = True
+            if self.imap:
+                kind = imap_kind
+                main, sub = wtype.lower(), wsub.lower()
+                params = tuple((k.lower(), v) for k, v in imap_params(value))
+        wire = None if value is None else _differing(imap_params(value), params)
 
         value = fields.get(b"content-transfer-encoding")
         encoding = parse_encoding(value) if value is not None else "7bit"
+        imap_enc = imap_encoding(value) if value is not None else "7bit"
 
         children: tuple[BodyPart, ...] = ()
         envelope: Envelope | None = None
         newlines = -1
-        if main == "multipart":
+        if kind is _MULTIPART:
             if depth >= MAX_DEPTH or self.parts >= MAX_PARTS:
                 main, sub, params = _OCTET
-                wire = None
+                wire = written = None
             else:
                 children, newlines = self._multipart(params, body_start, end, depth, sub == "digest")
                 if not children:
                     self.imap_differs = True
                     if not self.imap:
                         main, sub, params = _TEXT_DEFAULT
-                        wire = None
-        elif main == "message" and sub in _MESSAGE_SUBTYPES and (encoding in _IDENTITY or self.imap):
+                        wire = written = None
+        elif kind is _MESSAGE and (encoding in _IDENTITY or self.imap):
             if depth >= MAX_DEPTH or self.parts >= MAX_PARTS:
                 main, sub, params = _OCTET
-                wire = None
+                wire = written = None
             else:
                 self.parts += 1
                 child, child_fields, child_newlines = self.parse_part(body_start, end, depth + 1, False)
                 children = (child,)
                 envelope = build_envelope(child_fields)
                 newlines = raw.count(b"\n", body_start, child.body_start) + child_newlines
-        elif main == "message" and sub in _MESSAGE_SUBTYPES:
+        elif kind is _MESSAGE:
             self.imap_differs = True  # encoded: IMAP parses it all the same
         if newlines < 0:
             newlines = raw.count(b"\n", body_start, end)
@@ -223,12 +266,26 @@ class Parser:
         disposition: str | None = None
         disposition_params: Params = ()
         disposition_wire: Params | None = None
+        imap_disp: str | None = None
         value = fields.get(b"content-disposition")
         if value is not None:
             parsed = parse_disposition(value)
             if parsed is not None:
                 disposition, disposition_params = parsed
-                disposition_wire = _differing(imap_disposition_params(value), disposition_params)
+            imap_disp = imap_disposition(value)
+            imap_dparams = imap_disposition_params(value) if imap_disp is not None else ()
+            if not imap_dparams:
+                # Dovecot reads further Content-Disposition fields until one
+                # has parameters; each readable one replaces the type.
+                for later in _DISPOSITION_FIELDS.findall(raw, start, body_start)[1:]:
+                    later_disp = imap_disposition(later)
+                    if later_disp is not None:
+                        imap_disp, imap_dparams = later_disp, imap_disposition_params(later)
+                        if imap_dparams:
+                            break
+            disposition_wire = _differing(imap_dparams, disposition_params)
+
+        names = (*(written or (main, sub)), imap_enc, imap_disp)
 
         value = fields.get(b"content-language")
         language = parse_language(value) if value is not None else ()
@@ -253,6 +310,7 @@ class Parser:
             envelope,
             wire,
             disposition_wire,
+            None if names == (main, sub, encoding, disposition) else names,  # type: ignore[arg-type]
         )
         return part, fields, newlines
 
@@ -285,7 +343,7 @@ class Parser:
         newlines = 0
         gap_start = body_start
         for s, e in spans:
-            kid, _fields, kid_newlines = self.parse_part(s, e, depth + 1, digest)
+            kid, _fields, kid_newlines = self.parse_part(s, e, depth + 1, digest, True)
             if kid.is_message and e < end and _unterminated(raw, kid.children[0].header_start, e):
                 # Dovecot: a message whose header runs to the next delimiter
                 # takes the line break before it (see the module docstring).
@@ -307,6 +365,19 @@ def _unterminated(raw: bytes, start: int, end: int) -> bool:
     return not (
         raw.endswith((b"\n\n", b"\n\r\n"), start, end) or end - start <= 2 and raw[start:end] in (b"\n", b"\r\n")
     )
+
+
+# What a part is made of: parts (multipart/*), a message (message/rfc822 and,
+# by RFC 9051, message/global) or its own bytes.
+_MULTIPART, _MESSAGE, _LEAF = "multipart", "message", "leaf"
+
+
+def _kind(main: str, sub: str) -> str:
+    if main == "multipart":
+        return _MULTIPART
+    if main == "message" and sub in _MESSAGE_SUBTYPES:
+        return _MESSAGE
+    return _LEAF
 
 
 def _differing(wire: Params, params: Params) -> Params | None:

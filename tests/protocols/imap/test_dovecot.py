@@ -43,8 +43,27 @@ ITEMS = [
     "BODY.PEEK[1]<0.20>",
 ]
 # Known differences: messages whose answers may differ, and in which items (see docs/imap.md,
-# "Known differences from Dovecot"). None left; KASTELL_ALL_DIFFS=1 ignores this table.
-KNOWN: dict[str, set[str]] = {} if os.environ.get("KASTELL_ALL_DIFFS") else {}
+# "Known differences from Dovecot"). KASTELL_ALL_DIFFS=1 ignores this table.
+KNOWN: dict[str, set[str]] = (
+    {}
+    if os.environ.get("KASTELL_ALL_DIFFS")
+    else {
+        # Deliberate: Kastell parses message/global as a message (RFC 9051 body-type-msg, with
+        # envelope and body); Dovecot 2.3 shows it as a leaf, so its 2.1 is the part itself.
+        "47-message-global.eml": {"BODYSTRUCTURE", "BODY", "BODY.PEEK[2.1]", "BODY.PEEK[2.HEADER]"},
+        # Not done: Dovecot matches boundary lines by prefix, so boundary="" makes every line
+        # starting with "--" a delimiter (with quirks in the preamble); Kastell treats an empty
+        # boundary as none (a multipart without parts).
+        "48-empty-boundary.eml": {
+            "BODYSTRUCTURE",
+            "BODY",
+            "BODY.PEEK[1]",
+            "BODY.PEEK[1.MIME]",
+            "BODY.PEEK[1.1]",
+            "BODY.PEEK[1]<0.20>",
+        },
+    }
+)
 SKIP = {"32-empty.eml": "Dovecot refuses to store a zero-byte message"}
 
 
