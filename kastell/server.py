@@ -282,8 +282,33 @@ def read_state(data_dir: Path) -> dict[str, Any] | None:
     return state
 
 
+def raise_file_limit(ceiling: int = 1 << 20) -> int:
+    """Raise this process's soft limit on open files to its hard limit (at most ``ceiling``).
+
+    Every connection is a file descriptor, and the usual soft limit (1024 under
+    systemd) would end a server at about a thousand IDLE clients long before
+    memory does. Returns the limit in force.
+    """
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return 0
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = ceiling if hard == resource.RLIM_INFINITY else min(hard, ceiling)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            log.warning("could not raise the open-file limit from %d to %d", soft, wanted)
+    return soft
+
+
 def run(settings: Settings) -> None:
     """Run the server on uvloop when it is installed, else on asyncio's own loop."""
+    limit = raise_file_limit()
+    if 0 < limit < 10_000:
+        log.warning("open-file limit is %d: at most about that many connections (raise the hard limit)", limit)
     try:
         import uvloop
     except ImportError:
