@@ -16,9 +16,10 @@ A command is gathered as a list of *segments*: the text of each line (without
 its CRLF) and the literal payloads between them, in order.  Only when the
 last line (one that does not end in a literal announcement) arrives is the
 whole command tokenised, so a command split at any byte offset parses the
-same.  Memory is bounded: a line may not exceed ``max_line`` bytes and a
-literal may not exceed ``max_literal`` (the session lowers it before
-authentication, RFC 9051 §11.8 / RFC 7888 §4: a DoS defence).
+same.  Memory is bounded: a line may not exceed ``max_line`` bytes and the
+literals of one command may not exceed ``max_literal`` bytes together (the
+session lowers it before authentication, RFC 9051 §11.8 / RFC 7888 §4: a DoS
+defence; one command with many literals must not add up to more).
 
 Tokens: an :class:`Atom` (a ``str`` subclass) for atoms, NIL, numbers,
 sequence sets and FETCH attributes such as ``BODY.PEEK[HEADER.FIELDS (A B)]<0.10>``
@@ -107,6 +108,7 @@ class _Fail(Exception):
 class _Pending:
     segments: list[bytes | bytearray] = field(default_factory=list)  # line, literal, line, ...
     tag: str | None = None
+    literal_bytes: int = 0  # announced so far: all literals of one command share max_literal
 
 
 class Parser:
@@ -216,7 +218,8 @@ class Parser:
                 return self._complete()
             size = int(m.group(2))
             sync = m.group(3) == b""
-            if size > self.max_literal or (m.group(3) == b"-" and size > LITERAL_MINUS_MAX):
+            total = self._pending.literal_bytes + size
+            if total > self.max_literal or (m.group(3) == b"-" and size > LITERAL_MINUS_MAX):
                 if sync:
                     # The client waits for "+" and will not send the bytes (RFC 9051 §7.5).
                     return self._fail("literal too large", code="TOOBIG")
@@ -224,6 +227,7 @@ class Parser:
                 self._error = self._error_for("literal too large", "TOOBIG")
                 self._pending = _Pending()
                 continue
+            self._pending.literal_bytes = total
             self._literal = bytearray()
             self._literal_left = size
             if sync:

@@ -123,6 +123,16 @@ def test_nonsync_literal_over_limit_is_skipped() -> None:
     assert events == [ParseError("t1", "literal too large", "TOOBIG"), Command("t2", "NOOP")]
 
 
+def test_the_literals_of_one_command_share_the_limit() -> None:
+    """Many literals, each under the limit, must not add up to unbounded memory."""
+    parser = Parser(max_literal=10)
+    events = run(parser, b"t1 SEARCH TEXT {6+}\r\naaaaaa TEXT {6+}\r\nbbbbbb\r\nt2 NOOP\r\n")
+    assert events == [ParseError("t1", "literal too large", "TOOBIG"), Command("t2", "NOOP")]
+    # Under the limit together: fine, and the next command starts from zero again.
+    events = run(parser, b"t3 SEARCH TEXT {4+}\r\naaaa TEXT {4+}\r\nbbbb\r\nt4 SEARCH TEXT {9+}\r\nccccccccc\r\n")
+    assert [type(e) for e in events] == [Command, Command]
+
+
 def test_literal_minus_limit() -> None:
     events = run(Parser(), b"t1 APPEND INBOX {5000-}\r\n")
     assert events == [] or isinstance(events[0], ParseError)
