@@ -39,6 +39,7 @@ __all__ = [
     "Command",
     "ContinuationRequest",
     "Event",
+    "Literal",
     "ParseError",
     "Parser",
     "Token",
@@ -47,6 +48,14 @@ __all__ = [
 
 class Atom(str):
     """An IMAP atom (RFC 9051 §4.1), kept as sent; compare with ``.upper()``."""
+
+    __slots__ = ()
+
+
+class Literal(bytes):
+    """The bytes of a literal (RFC 9051 §4.3). A ``bytes`` like a quoted string, so
+    every argument that takes a string takes it; APPEND tells a message from a
+    quoted date-time by it (MULTIAPPEND, RFC 3502)."""
 
     __slots__ = ()
 
@@ -311,7 +320,7 @@ class _Reader:
             self.index += 1
             if self.index >= len(self.segments):
                 raise _Fail("missing literal")
-            value = bytes(self.segments[self.index])
+            value = Literal(self.segments[self.index])
             self.index += 1
             self.text = bytes(self.segments[self.index])
             self.pos = 0

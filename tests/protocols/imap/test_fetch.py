@@ -193,3 +193,32 @@ def test_append_to_the_selected_mailbox_announces_exists(alice: imaplib.IMAP4) -
     assert alice.untagged_responses.get("EXISTS") == [b"1"]
     alice.copy("1", "INBOX")
     assert alice.untagged_responses.get("EXISTS") == [b"1", b"2"]
+
+
+def test_multiappend(imap_server: ImapServer) -> None:
+    """RFC 3502: several messages in one APPEND, each with its own flags and date; all or none."""
+    from tests.protocols.imap.test_session import Raw
+
+    raw = Raw(imap_server)
+    raw.login()
+    one = b"Subject: multi one\r\n\r\nfirst\r\n"
+    two = b"Subject: multi two\r\n\r\nsecond\r\n"
+    raw.send(
+        b'a APPEND INBOX (\\Seen) "01-Jan-2024 10:00:00 +0100" {%d+}\r\n%s {%d+}\r\n%s'
+        b' (\\Flagged) {%d+}\r\n%s\r\n' % (len(one), one, len(two), two, len(one), one)
+    )
+    reply = raw.until(b"a")[-1]
+    assert reply.startswith(b"a OK [APPENDUID "), reply
+    uids = reply.split(b"]")[0].split()[-1]
+    assert uids.count(b":") == 1  # three consecutive UIDs as one range
+    raw.send(b"b SELECT INBOX\r\nc FETCH 1:* (FLAGS INTERNALDATE BODY.PEEK[])\r\n")
+    raw.until(b"b")
+    text = b"".join(raw.until(b"c"))
+    assert text.count(b" FETCH (") == 3 and b'" 1-Jan-2024 10:00:00 +0100"' in text
+    assert text.index(b"\\Seen") < text.index(b"multi one") < text.index(b"multi two") < text.index(b"\\Flagged")
+    # A valid first message and a broken second one: the command is refused whole, nothing stored.
+    raw.send(b"d APPEND INBOX {5+}\r\nhello {6+}\r\nsecond DATE\r\n")
+    assert raw.until(b"d")[-1].startswith(b"d BAD")
+    raw.send(b"e STATUS INBOX (MESSAGES)\r\n")
+    assert b"MESSAGES 3" in b"".join(raw.until(b"e"))
+    raw.close()
