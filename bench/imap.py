@@ -145,7 +145,12 @@ class Kastell:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(10)
+        try:
+            self.proc.wait(60)  # with --idle, thousands of sessions say BYE first
+        except subprocess.TimeoutExpired:
+            print("kastell did not stop within 60 s; killed", file=sys.stderr)
+            self.proc.kill()
+            self.proc.wait()
 
 
 class Dovecot:
@@ -313,6 +318,9 @@ def idle_connections(kastell: Kastell, count: int, inbox_size: int = 1000) -> st
         await asyncio.sleep(2)
         after = server.memory_info().rss
         for writer in writers:
+            writer.write(b"DONE\r\nd LOGOUT\r\n")
+        await asyncio.sleep(2)
+        for writer in writers:
             writer.close()
         per = (after - before) / max(1, count - 1)
         return (
@@ -354,6 +362,7 @@ def main() -> None:
         big = big_folder(kastell, args.big) if args.big else {}
         if args.idle:
             NOTES.append(idle_connections(kastell, args.idle))
+            print(NOTES[-1], file=sys.stderr)
     finally:
         kastell.stop()
         shutil.rmtree(root, ignore_errors=True)
