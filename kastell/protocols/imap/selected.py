@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from kastell.protocols.imap.errors import Bad
 from kastell.protocols.imap.responses import compress_set, flag_list
 from kastell.store.mailbox import Mailbox
-from kastell.store.model import Folder
+from kastell.store.model import FlagChange, Folder
 from kastell.store.search import folder_uids
 
 UidRanges = list[tuple[int, int]]
@@ -117,6 +117,24 @@ class Selected:
                 yield seq, uid
 
     # ------------------------------------------------------------------ updates
+
+    def absorb_own(self, changed: Sequence[FlagChange]) -> None:
+        """Flag changes this session made and reported itself (STORE, FETCH setting \\Seen).
+
+        They took consecutive change numbers. When nothing else happened since the
+        view's ``modseq`` they simply advance it, and ``sync`` never reads them back
+        (``STORE 1:* +FLAGS`` of 5,000 messages would otherwise fetch 5,000 rows
+        to skip them); otherwise they are remembered in ``reported`` and skipped there.
+        """
+        if not changed:
+            return
+        numbers = [c.change_num for c in changed]
+        first, last = min(numbers), max(numbers)
+        if self.modseq == first - 1 and last - first + 1 == len(numbers):
+            self.modseq = last
+            return
+        for change in changed:
+            self.reported[change.uid] = change.change_num
 
     async def sync(
         self, mailbox: Mailbox, allow_expunge: bool, qresync: bool, condstore: bool, rev2: bool = False

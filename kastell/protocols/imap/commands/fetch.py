@@ -168,9 +168,8 @@ async def handle_fetch(session: Session, command: Command) -> str:
     if any(a.sets_seen for a in atts) and not selected.read_only:
         # RFC 9051 §6.4.5: fetching a body sets \Seen; do it first so FLAGS below are current.
         changed, _ = await mailbox.store_flags(selected.folder.id, ranges, "add", int(Flag.SEEN))
-        for change in changed:
-            seen_now.add(change.uid)
-            selected.reported[change.uid] = change.change_num
+        seen_now.update(change.uid for change in changed)
+        selected.absorb_own(changed)
     rendered: list[Rendered] = []
     if "ENVELOPE" in names:
         rendered.append("envelope")

@@ -55,10 +55,8 @@ async def handle_store(session: Session, command: Command) -> str:
         )
     except ValueError as exc:
         raise Bad(str(exc)) from None
-    changed_uids = set()
+    selected.absorb_own(changed)
     for change in changed:
-        changed_uids.add(change.uid)
-        selected.reported[change.uid] = change.change_num
         seq = selected.seq_of(change.uid)
         # RFC 7162 §3.1.3: with CONDSTORE the new MODSEQ is sent even for .SILENT.
         if not seq or (silent and not session.condstore):
