@@ -14,6 +14,7 @@ database will use LISTEN/NOTIFY behind the same ``publish``/``subscribe``.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -57,8 +58,12 @@ class Subscription:
 class ChangeBus:
     def __init__(self) -> None:
         self._subscribers: dict[int, set[Subscription]] = {}
+        # When the last change was published (time.monotonic()): background work
+        # such as the full-text indexer waits for a quiet moment with it.
+        self.last_publish = 0.0
 
     def publish(self, change: Change) -> None:
+        self.last_publish = time.monotonic()
         for subscription in tuple(self._subscribers.get(change.mailbox_id, ())):
             subscription._offer(change)
 

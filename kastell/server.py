@@ -60,6 +60,10 @@ STATE_FILE = "server.json"
 GC_INTERVAL = 3600.0
 FULLTEXT_BATCH = 200
 FULLTEXT_IDLE = 2.0
+# The indexer yields to mail flow: it waits while the store changed within the
+# last FULLTEXT_QUIET seconds, but never longer than FULLTEXT_MAX_DEFER at a time.
+FULLTEXT_QUIET = 0.5
+FULLTEXT_MAX_DEFER = 30.0
 
 
 def _available(module_name: str) -> bool:
@@ -205,14 +209,34 @@ class Server:
                 log.exception("pruning the rules' tracking failed")
 
     async def _index_text(self) -> None:
-        """Feed deferred full-text rows into the index (see store/fulltext.py)."""
+        """Feed deferred full-text rows into the index (see store/fulltext.py).
+
+        Indexing shares the process (and its GIL) with the protocols, so during a
+        burst of deliveries, an import or a pipelined APPEND it waits for a quiet
+        moment (searches stay complete meanwhile: they read pending rows too). After
+        FULLTEXT_MAX_DEFER seconds of waiting it indexes until nothing is pending,
+        so a server that is never quiet still keeps its index current.
+        """
         assert self.app is not None
+        events = self.app.events
+        waiting_since: float | None = None
+        draining = False
         while True:
+            now = time.monotonic()
+            if not draining and now - events.last_publish < FULLTEXT_QUIET:
+                waiting_since = now if waiting_since is None else waiting_since
+                if now - waiting_since < FULLTEXT_MAX_DEFER:
+                    await asyncio.sleep(FULLTEXT_QUIET)
+                    continue
+                draining = True
+            waiting_since = None
             try:
                 done = await fulltext.index_pending(self.app.db, FULLTEXT_BATCH)
             except Exception:
                 log.exception("full-text indexing failed")
                 done = 0
+            if done < FULLTEXT_BATCH:
+                draining = False
             await asyncio.sleep(0 if done == FULLTEXT_BATCH else FULLTEXT_IDLE)
 
     async def stop(self) -> None:
