@@ -236,3 +236,27 @@ def test_sizes_are_the_sizes_imap_sends(shared_server: ImapServer) -> None:
     assert client.search(None, "SMALLER 62")[1] == [b"2"]
     assert client.sort("(SIZE)", "UTF-8", "ALL")[1] == [b"2 1"]
     client.logout()
+
+
+def test_hostile_search_programs_get_bad(shared_server: ImapServer) -> None:
+    """Nesting and key counts are bounded: BAD, not a stack overflow or a database error."""
+    from tests.protocols.imap.test_session import Raw
+
+    raw = Raw(shared_server)
+    raw.login()
+    raw.send(b"a SELECT INBOX\r\n")
+    raw.until(b"a")
+    for tag, program, answer in (
+        (b"b", b"OR " * 5000 + b"ALL " * 5001, b"b BAD Search keys nested too deeply"),
+        (b"c", b"NOT " * 10000 + b"ALL", b"c BAD Search keys nested too deeply"),
+        (b"d", b"ALL " * 501, b"d BAD Too many search keys"),
+        (b"e", b"OR SUBJECT x " * 199 + b"FROM y", b"e OK"),
+        (b"f", b"SUBJECT x " * 250 + b"BODY hello " * 250, b"f OK"),
+    ):
+        raw.send(tag + b" SEARCH " + program + b"\r\n")
+        assert raw.until(tag)[-1].startswith(answer), tag
+    raw.send(b"g SORT (DATE) UTF-8 " + b"NOT " * 10000 + b"ALL\r\n")
+    assert raw.until(b"g")[-1].startswith(b"g BAD")
+    raw.send(b"h NOOP\r\n")
+    assert raw.until(b"h")[-1].startswith(b"h OK")
+    raw.close()

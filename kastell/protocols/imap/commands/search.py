@@ -46,14 +46,20 @@ _DATES = {
 }
 _NOTHING = s.Not(s.All())
 CHARSETS = {"UTF-8", "US-ASCII"}
+# Bounds on a search program: nesting (NOT, OR, parentheses) and keys in all. Real
+# clients stay far below; beyond them a hostile command would exhaust the stack or
+# the database's expression limits (SQLite: depth 1000).
+MAX_KEY_DEPTH = 200
+MAX_KEYS = 500
 
 
 class _Keys:
-    def __init__(self, tokens: list[Token], selected: Selected) -> None:
+    def __init__(self, tokens: list[Token], selected: Selected, budget: list[int] | None = None) -> None:
         self.tokens = tokens
         self.pos = 0
         self.selected = selected
         self.uses_modseq = False
+        self.budget = budget if budget is not None else [MAX_KEYS]  # shared with nested lists
 
     def take(self) -> Token:
         if self.pos >= len(self.tokens):
@@ -62,19 +68,24 @@ class _Keys:
         self.pos += 1
         return token
 
-    def all(self) -> s.Key:
+    def all(self, depth: int = 0) -> s.Key:
         keys = []
         while self.pos < len(self.tokens):
-            keys.append(self.key())
+            keys.append(self.key(depth))
         if not keys:
             raise Bad("Missing search key")
         return keys[0] if len(keys) == 1 else s.And(tuple(keys))
 
-    def key(self) -> s.Key:
+    def key(self, depth: int = 0) -> s.Key:
+        if depth > MAX_KEY_DEPTH:
+            raise Bad("Search keys nested too deeply")
+        self.budget[0] -= 1
+        if self.budget[0] < 0:
+            raise Bad("Too many search keys")
         token = self.take()
         if isinstance(token, list):
-            inner = _Keys(token, self.selected)
-            key = inner.all()
+            inner = _Keys(token, self.selected, self.budget)
+            key = inner.all(depth + 1)
             self.uses_modseq |= inner.uses_modseq
             return key
         if isinstance(token, bytes):
@@ -110,9 +121,9 @@ class _Keys:
             field = text_arg(self.take())
             return s.HeaderKey(field, text_arg(self.take()))
         if name == "NOT":
-            return s.Not(self.key())
+            return s.Not(self.key(depth + 1))
         if name == "OR":
-            return s.Or(self.key(), self.key())
+            return s.Or(self.key(depth + 1), self.key(depth + 1))
         if name == "UID":
             return s.UidKey(tuple(self.selected.uid_ranges(text_arg(self.take()))))
         if name == "MODSEQ":
