@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -196,18 +197,22 @@ async def handle_fetch(session: Session, command: Command) -> str:
                 raw, parsed = _view(item, raw or await mailbox.source(item), parsed)
         elif item.imap_size is not None and raw:
             raw = mime.to_crlf(raw)  # RFC822: sent with CRLF line ends, as its size says
-        parts = _render(item, atts, raw, parsed, seen_now, recent)
-        line = b"* %d FETCH (%s)\r\n" % (seq, b" ".join(parts))
-        batch.append(line)
-        batched += len(line)
-        if batched >= BATCH_BYTES:
-            session.send(b"".join(batch))
-            batch.clear()
-            written += batched
-            batched = 0
-            if written >= FLUSH_BYTES:
-                written = 0
-                await session.io.drain()
+        separator = b"* %d FETCH (" % seq
+        for part in _render(item, atts, raw, parsed, seen_now, recent):
+            batch += (separator, part)
+            batched += len(separator) + len(part)
+            separator = b" "
+            if batched >= BATCH_BYTES:
+                session.send(b"".join(batch))
+                batch.clear()
+                written += batched
+                batched = 0
+                if written >= FLUSH_BYTES:
+                    written = 0
+                    await session.io.drain()
+        if separator == b" ":  # (every attribute answers, so always)
+            batch.append(b")\r\n")
+            batched += 3
     if batch:
         session.send(b"".join(batch))
     return f"{command.name} completed"
@@ -274,27 +279,28 @@ def _render(
     parsed: mime.ParsedMessage | None,
     seen_now: set[int],
     recent: set[int],
-) -> list[bytes]:
+) -> Iterator[bytes]:
     """The FETCH data items of one message; ``raw`` and ``parsed`` as IMAP shows
-    the message (``parsed`` is loaded from the row when None)."""
-    out: list[bytes] = []
+    the message (``parsed`` is loaded from the row when None). A generator: the
+    caller writes each item out before the next is made, so a FETCH of many
+    sections of a large message holds one of them at a time."""
     has_flags = any(a.name == "FLAGS" for a in atts)
     for att in atts:
         name = att.name
         if name == "UID":
-            out.append(b"UID %d" % item.uid)
+            yield b"UID %d" % item.uid
         elif name == "FLAGS":
-            out.append(b"FLAGS " + flag_list(item.flags, item.keywords, item.uid in recent))
+            yield b"FLAGS " + flag_list(item.flags, item.keywords, item.uid in recent)
         elif name == "INTERNALDATE":
-            out.append(b"INTERNALDATE " + internal_date(item.internal_date, item.internal_tz))
+            yield b"INTERNALDATE " + internal_date(item.internal_date, item.internal_tz)
         elif name == "RFC822.SIZE":
-            out.append(b"RFC822.SIZE %d" % (item.size if item.imap_size is None else item.imap_size))
+            yield b"RFC822.SIZE %d" % (item.size if item.imap_size is None else item.imap_size)
         elif name == "MODSEQ":
-            out.append(b"MODSEQ (%d)" % item.change_num)
+            yield b"MODSEQ (%d)" % item.change_num
         elif name == "ENVELOPE" and item.envelope is not None:
-            out.append(b"ENVELOPE " + item.envelope)
+            yield b"ENVELOPE " + item.envelope
         elif name == "BODYSTRUCTURE" and item.bodystructure is not None:
-            out.append(b"BODYSTRUCTURE " + item.bodystructure)
+            yield b"BODYSTRUCTURE " + item.bodystructure
         elif name in ("ENVELOPE", "BODYSTRUCTURE"):
             rendered = _RENDERED.get(item.blob_id)
             if rendered is not None:
@@ -303,31 +309,30 @@ def _render(
                 parsed = parsed or _parsed(item, raw)
                 rendered = (mime.imap_envelope(parsed.envelope), mime.imap_bodystructure(parsed.root, True))
                 _remember(item.blob_id, rendered)
-            out.append(b"ENVELOPE " + rendered[0] if name == "ENVELOPE" else b"BODYSTRUCTURE " + rendered[1])
+            yield b"ENVELOPE " + rendered[0] if name == "ENVELOPE" else b"BODYSTRUCTURE " + rendered[1]
         elif name == "BODY":
             parsed = parsed or _parsed(item, raw)
-            out.append(b"BODY " + mime.imap_bodystructure(parsed.root, False))
+            yield b"BODY " + mime.imap_bodystructure(parsed.root, False)
         elif name == "RFC822":
-            out.append(b"RFC822 " + _literal(raw))
+            yield b"RFC822 " + _literal(raw)
         elif name in ("RFC822.HEADER", "RFC822.TEXT"):
             parsed = parsed or _parsed(item, raw)
             text = mime.section(raw, parsed, "HEADER" if name == "RFC822.HEADER" else "TEXT") or b""
-            out.append(name.encode() + b" " + _literal(text))
+            yield name.encode() + b" " + _literal(text)
         elif name == "BODY[]":
             parsed = parsed or _parsed(item, raw)
             body = mime.section(raw, parsed, att.section)
-            out.append(_section_response(b"BODY[" + att.section.encode() + b"]", body, att))
+            yield _section_response(b"BODY[" + att.section.encode() + b"]", body, att)
         else:
             parsed = parsed or _parsed(item, raw)
             decoded = _binary(raw, parsed, att.section)
             label = b"[" + att.section.encode() + b"]"
             if name == "BINARY.SIZE":
-                out.append(b"BINARY.SIZE" + label + b" %d" % (len(decoded) if decoded is not None else 0))
+                yield b"BINARY.SIZE" + label + b" %d" % (len(decoded) if decoded is not None else 0)
             else:
-                out.append(_section_response(b"BINARY" + label, decoded, att, binary=True))
+                yield _section_response(b"BINARY" + label, decoded, att, binary=True)
     if item.uid in seen_now and not has_flags:
-        out.append(b"FLAGS " + flag_list(item.flags, item.keywords, item.uid in recent))
-    return out
+        yield b"FLAGS " + flag_list(item.flags, item.keywords, item.uid in recent)
 
 
 def _section_response(label: bytes, data: bytes | None, att: Att, binary: bool = False) -> bytes:
