@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import imaplib
+import re
+import time
 
 import imapclient
+from hypothesis import given
+from hypothesis import strategies as st
 
+from kastell.protocols.imap.commands.mailboxes import _Pattern
 from tests.protocols.imap.conftest import ALICE, PASSWORD, ImapServer
 
 MESSAGE = b"From: a@example.org\r\nSubject: s\r\n\r\nbody\r\n"
@@ -122,3 +127,23 @@ def test_namespace_and_quota(alice: imaplib.IMAP4) -> None:
     assert data[0] == [b'"INBOX" ""']
     typ, data = alice.getquota('""')
     assert typ == "OK"
+
+
+@given(
+    pattern=st.text(alphabet="ab/*%", max_size=8),
+    name=st.text(alphabet="ab/", max_size=10),
+)
+def test_list_pattern_matching_is_the_wildcard_semantics(pattern: str, name: str) -> None:
+    """The linear matcher answers as the obvious (backtracking) translation does."""
+    regex = "".join(".*" if c == "*" else "[^/]*" if c == "%" else re.escape(c) for c in pattern)
+    assert _Pattern("", pattern).match(name) == (re.fullmatch(regex, name, re.S) is not None)
+
+
+def test_list_pattern_that_backtracks_exponentially_as_a_regex(alice: imaplib.IMAP4) -> None:
+    alice.create("a" * 60)
+    started = time.perf_counter()
+    status, data = alice.list('""', "*a" * 40 + "*b")
+    assert status == "OK" and data == [None]
+    assert time.perf_counter() - started < 5  # the regex translation did not finish in minutes
+    status, data = alice.list('""', "*a" * 40 + "*")
+    assert status == "OK" and any(b"a" * 60 in line for line in data if line)

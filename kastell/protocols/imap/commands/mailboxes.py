@@ -10,7 +10,6 @@ the RFC 4314 §4 rights on them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -88,12 +87,48 @@ async def _entries(session: Session) -> list[_Entry]:
     return entries
 
 
-def _pattern(reference: str, pattern: str) -> re.Pattern[str]:
-    full = reference + pattern
-    if full[:5].upper() == "INBOX":
-        full = "INBOX" + full[5:]  # the store spells INBOX in capitals; clients may not
-    regex = "".join(".*" if c == "*" else "[^/]*" if c == "%" else re.escape(c) for c in full)
-    return re.compile(regex + r"\Z", re.S)
+class _Pattern:
+    """A LIST pattern (RFC 9051 §6.3.9): ``*`` matches anything, ``%`` anything but "/".
+
+    Matched as a bit-parallel automaton (one big-integer step per character of the
+    name: bit i set = the first i tokens of the pattern match what was read), so
+    every pattern costs time linear in the name. A regex translation backtracked
+    exponentially on patterns such as ``*a*a*a*a*b`` against long names, and held
+    the server's one event loop for as long.
+    """
+
+    __slots__ = ("literal", "wild", "any", "accept")
+
+    def __init__(self, reference: str, pattern: str) -> None:
+        full = reference + pattern
+        if full[:5].upper() == "INBOX":
+            full = "INBOX" + full[5:]  # the store spells INBOX in capitals; clients may not
+        tokens: list[str] = []
+        for c in full:
+            if c in "*%" and tokens and tokens[-1] in "*%":
+                tokens[-1] = "*" if "*" in (tokens[-1], c) else "%"  # a run of wildcards is one
+            else:
+                tokens.append(c)
+        self.literal: dict[str, int] = {}
+        self.wild = self.any = 0
+        for i, c in enumerate(tokens):
+            if c in "*%":
+                self.wild |= 1 << i
+                if c == "*":
+                    self.any |= 1 << i
+            else:
+                self.literal[c] = self.literal.get(c, 0) | 1 << i
+        self.accept = 1 << len(tokens)
+
+    def match(self, name: str) -> bool:
+        wild, any_, literal = self.wild, self.any, self.literal
+        state = 1 | (1 & wild) << 1  # nothing read; a leading wildcard may match nothing
+        for c in name:
+            state = (state & literal.get(c, 0)) << 1 | state & (any_ if c == "/" else wild)
+            if not state:
+                return False
+            state |= (state & wild) << 1  # a wildcard may end here
+        return bool(state & self.accept)
 
 
 async def handle_list(session: Session, command: Command) -> str:
@@ -137,7 +172,7 @@ async def handle_list(session: Session, command: Command) -> str:
         return "LIST completed"
     entries = await _entries(session)
     names = {e.name for e in entries}
-    matchers = [_pattern(reference, p) for p in patterns]
+    matchers = [_Pattern(reference, p) for p in patterns]
     verb = "LSUB" if lsub else "LIST"
     mailboxes: dict[int, Mailbox | None] = {}
     for entry in entries:
