@@ -71,12 +71,14 @@ from kastell.store.scope import (
 Rendered = Literal["envelope", "bodystructure"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ItemRow:
     """What a listing of messages needs of an item (IMAP FETCH, sync): lighter than ``Item``.
 
     No address lists, subject or preview: building those for every row is what
-    made FETCH of flags over a 250,000-message folder slow.
+    made FETCH of flags over a 250,000-message folder slow. Not frozen, though
+    nobody changes one: a frozen dataclass sets each field through
+    ``object.__setattr__``, four times the cost of building it, once per message.
     """
 
     uid: int

@@ -197,22 +197,35 @@ async def handle_fetch(session: Session, command: Command) -> str:
                 raw, parsed = _view(item, raw or await mailbox.source(item), parsed)
         elif item.imap_size is not None and raw:
             raw = mime.to_crlf(raw)  # RFC822: sent with CRLF line ends, as its size says
-        separator = b"* %d FETCH (" % seq
-        for part in _render(item, atts, raw, parsed, seen_now, recent):
-            batch += (separator, part)
-            batched += len(separator) + len(part)
-            separator = b" "
-            if batched >= BATCH_BYTES:
-                session.send(b"".join(batch))
-                batch.clear()
-                written += batched
-                batched = 0
-                if written >= FLUSH_BYTES:
-                    written = 0
-                    await session.io.drain()
-        if separator == b" ":  # (every attribute answers, so always)
+        if needs_source:
+            # Message content: each data item goes out before the next is made.
+            separator = b"* %d FETCH (" % seq
+            for part in _render(item, atts, raw, parsed, seen_now, recent):
+                batch += (separator, part)
+                batched += len(separator) + len(part)
+                separator = b" "
+                if batched >= BATCH_BYTES:
+                    session.send(b"".join(batch))
+                    batch.clear()
+                    written += batched
+                    batched = 0
+                    if written >= FLUSH_BYTES:
+                        written = 0
+                        await session.io.drain()
             batch.append(b")\r\n")
             batched += 3
+        else:
+            line = b"* %d FETCH (%s)\r\n" % (seq, b" ".join(_render(item, atts, raw, parsed, seen_now, recent)))
+            batch.append(line)
+            batched += len(line)
+        if batched >= BATCH_BYTES:
+            session.send(b"".join(batch))
+            batch.clear()
+            written += batched
+            batched = 0
+            if written >= FLUSH_BYTES:
+                written = 0
+                await session.io.drain()
     if batch:
         session.send(b"".join(batch))
     return f"{command.name} completed"
