@@ -32,6 +32,8 @@ log = logging.getLogger("kastell.imap")
 IDLE_TIMEOUT = 30 * 60
 PRE_AUTH_TIMEOUT = 60.0
 READ_SIZE = 64 * 1024
+# Inflated bytes taken from a COMPRESS=DEFLATE stream at a time (see Connection._incoming).
+INFLATE_LIMIT = 256 * 1024
 # While a command runs, let the transport keep reading up to this much (pipelined APPENDs then
 # arrive together and are stored in one transaction); idle connections hold no buffer.
 STREAM_LIMIT = 4 * 1024 * 1024
@@ -90,16 +92,21 @@ class Connection:
         if self.parser.buffered:
             # Bytes after the COMPRESS command were already compressed by the client.
             pending = self.parser.take_buffer()
-            self.parser.feed(self._inflate.decompress(pending))
+            self.parser.feed(self._incoming(pending))
 
     def _incoming(self, data: bytes) -> bytes:
-        return self._inflate.decompress(data) if self._inflate is not None else data
+        # At most INFLATE_LIMIT bytes per call: deflate inflates up to ~1000:1, and a
+        # read of compressed zeros must not become 64 MB at once (the rest waits
+        # in ``unconsumed_tail`` and is inflated before the socket is read again).
+        return self._inflate.decompress(data, INFLATE_LIMIT) if self._inflate is not None else data
 
     async def start_tls(self) -> None:
         await self.writer.start_tls(self.tls)
 
     async def _read(self, timeout: float, wake: asyncio.Event | None = None) -> bytes | None:
         """Bytes from the client; None when ``wake`` fired first. Raises _Closed on EOF/timeout."""
+        if self._inflate is not None and self._inflate.unconsumed_tail:
+            return self._incoming(self._inflate.unconsumed_tail)
         if self._pending_read is None:
             self._pending_read = asyncio.ensure_future(self.reader.read(READ_SIZE))
         waiters: set[asyncio.Future[object]] = {self._pending_read}  # type: ignore[arg-type]

@@ -253,6 +253,36 @@ def test_compress_deflate(imap_server: ImapServer) -> None:
     raw.close()
 
 
+def test_compressed_input_is_inflated_in_bounded_steps(imap_server: ImapServer) -> None:
+    """A few KB of deflate that inflate to megabytes: taken a bounded step at a time, same answers."""
+    import zlib
+
+    raw = Raw(imap_server)
+    raw.login()
+    raw.send(b"z COMPRESS DEFLATE\r\n")
+    assert raw.line().startswith(b"z OK")
+    deflate, inflate = zlib.compressobj(9, zlib.DEFLATED, -15), zlib.decompressobj(-15)
+    message = b"Subject: zeros\r\n\r\n" + b"0" * (3 * 1024 * 1024) + b"\r\n"
+    bomb = b"x NOOP " + b"a" * (20 * 1024 * 1024) + b"\r\n"  # one 20 MB line
+    command = b"a APPEND INBOX {%d+}\r\n%s\r\n%sb STATUS INBOX (MESSAGES SIZE)\r\nc LOGOUT\r\n" % (
+        len(message),
+        message,
+        bomb,
+    )
+    payload = deflate.compress(command) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    assert len(payload) < 100_000
+    raw.sock.sendall(payload)
+    received = b""
+    while b"c OK" not in received:
+        chunk = raw.sock.recv(65536)
+        assert chunk
+        received += inflate.decompress(chunk)
+    assert b"a OK [APPENDUID" in received
+    assert b"BAD line too long" in received  # the 20 MB line is refused, the session goes on
+    assert b"MESSAGES 1 SIZE %d" % len(message) in received
+    raw.close()
+
+
 def test_logindisabled_for_plaintext_from_afar(imap_server: ImapServer) -> None:
     """A session from a non-loopback address without TLS: LOGINDISABLED, and LOGIN refused."""
     from kastell.protocols.imap.commands.auth import capabilities
