@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from kastell.imports import maildir, mbox
 from kastell.store.errors import NoSuchFolder, NoSuchItem
+from kastell.store.flags import MAX_KEYWORDS
 from kastell.store.mailbox import Mailbox
 from kastell.store.model import NewItem
 
@@ -102,7 +103,7 @@ async def import_maildir(app: Kastell, address: str, root: Path, *, progress: Pr
                 yield NewItem(
                     source=source,
                     flags=message.flags,
-                    keywords=message.keywords,
+                    keywords=message.keywords[:MAX_KEYWORDS],
                     internal_date=message.internal_date,
                 )
 

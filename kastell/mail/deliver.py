@@ -42,7 +42,7 @@ from kastell.store.errors import (
     NoSuchMailbox,
     QuotaExceeded,
 )
-from kastell.store.flags import encode_keywords, split_flags
+from kastell.store.flags import MAX_KEYWORDS, encode_keywords, split_flags
 from kastell.store.mailbox import Mailbox
 from kastell.store.model import Appended, NewItem
 
@@ -352,7 +352,8 @@ class LocalDelivery:
         item = NewItem(source)
         if placement.flags:
             bits, keywords = split_flags(placement.flags)
-            item = NewItem(source, flags=bits, keywords=tuple(k for k in keywords if _valid_keyword(k)))
+            valid = [k for k in keywords if _valid_keyword(k)]
+            item = NewItem(source, flags=bits, keywords=tuple(valid[:MAX_KEYWORDS]))  # (a script may set more)
         mailbox, roles = await self._open(recipient)
         folder_id = await self._folder(mailbox, roles, placement, recipient)
         try:

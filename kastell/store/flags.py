@@ -30,6 +30,10 @@ FLAG_NAMES: dict[Flag, str] = {
 _BY_NAME = {name.lower(): flag for flag, name in FLAG_NAMES.items()}
 
 MAX_KEYWORD = 255
+# Keywords one message may carry. Clients use a handful (Thunderbird's tags, $Junk,
+# $Forwarded...); without a bound, STOREs of thousands would bloat every row and
+# every FETCH FLAGS of it.
+MAX_KEYWORDS = 128
 
 
 def flag_from_name(name: str) -> Flag | None:
@@ -48,6 +52,8 @@ def encode_keywords(keywords: Iterable[str]) -> str:
         if not keyword or len(keyword) > MAX_KEYWORD or any(c.isspace() or ord(c) < 0x20 for c in keyword):
             raise ValueError(f"invalid keyword: {keyword!r}")
         seen.setdefault(keyword.lower(), keyword)
+    if len(seen) > MAX_KEYWORDS:
+        raise ValueError(f"more than {MAX_KEYWORDS} keywords on one message")
     if not seen:
         return ""
     return " " + " ".join(sorted(seen.values(), key=str.lower)) + " "

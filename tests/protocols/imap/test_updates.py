@@ -7,6 +7,7 @@ import threading
 import time
 
 import imapclient
+import pytest
 
 from kastell.store.model import NewItem
 from tests.protocols.imap.conftest import ALICE, PASSWORD, ImapServer
@@ -198,3 +199,20 @@ def test_recent_for_rev1_clients(imap_server: ImapServer) -> None:
     assert three.untagged_responses.get("RECENT") == [b"1"]
     for client in (one, two, three):
         client.logout()
+
+
+def test_keywords_per_message_are_bounded(alice: imaplib.IMAP4) -> None:
+    from kastell.store.flags import MAX_KEYWORDS
+
+    alice.select("INBOX")
+    many = "(" + " ".join(f"k{i}" for i in range(MAX_KEYWORDS + 1)) + ")"
+    with pytest.raises(imaplib.IMAP4.error):
+        alice.append("INBOX", many, None, b"Subject: k\r\n\r\nbody\r\n")
+    assert alice.append("INBOX", "(a b)", None, b"Subject: k\r\n\r\nbody\r\n")[0] == "OK"
+    alice.select("INBOX")
+    half = "(" + " ".join(f"h{i}" for i in range(MAX_KEYWORDS - 10)) + ")"
+    assert alice.store("1", "+FLAGS", half)[0] == "OK"
+    with pytest.raises(imaplib.IMAP4.error):  # the 128 + a few would be too many on the message
+        alice.store("1", "+FLAGS", "(" + " ".join(f"x{i}" for i in range(20)) + ")")
+    status, data = alice.fetch("1", "(FLAGS)")
+    assert status == "OK" and b"x0" not in data[0] and b"h0" in data[0]

@@ -17,7 +17,7 @@ from kastell.protocols.imap.parser import Atom, Command, Literal, Token
 from kastell.protocols.imap.responses import compress_set, parse_date_time
 from kastell.protocols.imap.shared import Located, filter_new_flags, locate
 from kastell.store.errors import ItemTooLarge, QuotaExceeded
-from kastell.store.flags import split_flags
+from kastell.store.flags import encode_keywords, split_flags
 from kastell.store.model import Appended, NewItem
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ def _message(session: Session, args: list[Token]) -> tuple[NewItem, list[Token]]
             names.append(str(token))
         try:
             flags, keywords = split_flags(names)
+            encode_keywords(keywords)  # valid, and not too many
         except ValueError as exc:
             raise Bad(str(exc)) from None
     when: int | None = None

@@ -11,7 +11,7 @@ from kastell.protocols.imap.errors import Bad, No
 from kastell.protocols.imap.parser import Atom, Command
 from kastell.protocols.imap.responses import compress_set, flag_list, untagged
 from kastell.store.errors import QuotaExceeded
-from kastell.store.flags import split_flags
+from kastell.store.flags import MAX_KEYWORDS, split_flags
 from kastell.store.scope import FlagMode
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ async def handle_store(session: Session, command: Command) -> str:
             raise Bad("Flags must be atoms")
         flag_texts.append(str(token))
     bits, keywords = split_flags(flag_texts)
+    if len(keywords) > MAX_KEYWORDS:
+        raise Bad(f"At most {MAX_KEYWORDS} keywords")
     try:
         changed, refused = await session.require_mailbox().store_flags(
             selected.folder.id, ranges, _MODES[sign], bits, keywords, unchanged_since=unchanged_since
