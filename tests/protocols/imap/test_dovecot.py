@@ -51,9 +51,9 @@ KNOWN: dict[str, set[str]] = (
         # Deliberate: Kastell parses message/global as a message (RFC 9051 body-type-msg, with
         # envelope and body); Dovecot 2.3 shows it as a leaf, so its 2.1 is the part itself.
         "47-message-global.eml": {"BODYSTRUCTURE", "BODY", "BODY.PEEK[2.1]", "BODY.PEEK[2.HEADER]"},
-        # Not done: Dovecot matches boundary lines by prefix, so boundary="" makes every line
-        # starting with "--" a delimiter (with quirks in the preamble); Kastell treats an empty
-        # boundary as none (a multipart without parts).
+        # Not done: Dovecot matches boundary lines by prefix, as RFC 2046 §5.1.1 allows, so
+        # boundary="" makes every line starting with "--" a delimiter (with quirks in the
+        # preamble); Kastell requires the whole line and treats an empty boundary as none.
         "48-empty-boundary.eml": {
             "BODYSTRUCTURE",
             "BODY",
