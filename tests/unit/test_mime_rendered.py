@@ -117,6 +117,6 @@ def test_fetch_answers_the_same_with_or_without_stored_copies() -> None:
         parsed = _parsed(on_demand, b"")
         if _needs_view(on_demand, parsed):  # as handle_fetch does
             raw, parsed = _view(on_demand, raw, parsed)
-        assert _render(stored, atts, b"", None, set(), set()) == _render(on_demand, atts, raw, parsed, set(), set()), (
-            path.name
-        )
+        assert list(_render(stored, atts, b"", None, set(), set())) == list(
+            _render(on_demand, atts, raw, parsed, set(), set())
+        ), path.name
