@@ -62,5 +62,50 @@ async def upgrade(db: Database, revision: str = "head") -> None:
 
         command.upgrade(alembic_config(sync_connection), revision)
 
-    async with db.write() as conn:
-        await conn.run_sync(_run)
+    await _migrate(db, _run)
+
+
+async def downgrade(db: Database, revision: str) -> None:
+    """Undo migrations down to ``revision`` (for developers and tests: no command offers it)."""
+
+    def _run(sync_connection: Any) -> None:
+        from alembic import command
+
+        command.downgrade(alembic_config(sync_connection), revision)
+
+    await _migrate(db, _run)
+
+
+async def _migrate(db: Database, run: Any) -> None:
+    """Run ``run`` in one write transaction; on SQLite with foreign keys off.
+
+    SQLite cannot alter most of a table, so Alembic's batch mode copies it to a new
+    one and drops the old. With foreign keys on, that DROP deletes every row first
+    and fires ON DELETE CASCADE: rebuilding ``items`` would empty ``item_text``,
+    rebuilding ``mailboxes`` every folder and message. SQLite's own procedure for
+    schema changes (lang_altertable.html) turns them off outside the transaction
+    and runs ``PRAGMA foreign_key_check`` before committing; so do we.
+    """
+    if db.dialect != "sqlite":
+        async with db.write() as conn:
+            await conn.run_sync(run)
+        return
+
+    def pragma(sync_connection: Any, statement: str) -> None:
+        # On the DBAPI connection, outside any transaction (inside one it is a no-op).
+        cursor = sync_connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(statement)
+        finally:
+            cursor.close()
+
+    async with db.writer.connect() as conn:
+        await conn.run_sync(pragma, "PRAGMA foreign_keys = OFF")
+        try:
+            async with conn.begin():
+                await conn.run_sync(run)
+                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"migration left {len(broken)} rows with dangling foreign keys: {broken[:5]}")
+        finally:
+            await conn.run_sync(pragma, "PRAGMA foreign_keys = ON")
