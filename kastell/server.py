@@ -183,8 +183,17 @@ class Server:
     async def _collect_blobs(self) -> None:
         assert self.app is not None
         grace = self.settings.config.blobs.gc_grace_seconds
+        sweeps = 0
         while True:
             await asyncio.sleep(GC_INTERVAL)
+            sweeps += 1
+            if sweeps % 24 == 0:  # daily: it reads the whole word index
+                try:
+                    forgotten = await fulltext.prune_vocabulary(self.app.db)
+                    if forgotten:
+                        log.info("full text: forgot %d words no message has any more", forgotten)
+                except Exception:
+                    log.exception("pruning the full-text vocabulary failed")
             try:
                 removed = await self.app.store.collect_garbage(grace)
                 if removed:

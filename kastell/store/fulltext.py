@@ -384,6 +384,42 @@ async def _add_terms(conn: AsyncConnection, terms: set[str]) -> None:
     )
 
 
+async def prune_vocabulary(db: Database, batch: int = 500) -> int:
+    """Forget the words no indexed text has any more (SQLite); the number forgotten.
+
+    Deleted mail leaves its words in ``word_terms``, and unique tokens (ids in
+    links, reference numbers) would make the vocabulary grow with all mail ever
+    received. The live words are read from an ``fts5vocab`` view of ``item_words``
+    in a read snapshot; each candidate is looked up again under the write lock
+    before it goes, because the indexer may have brought it back meanwhile.
+    """
+    if db.dialect != "sqlite":
+        return 0
+    async with db.read() as conn:
+        await conn.exec_driver_sql(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.item_words_vocab USING fts5vocab(main, item_words, row)"
+        )
+        dead = (
+            await conn.exec_driver_sql(
+                "SELECT id, term FROM word_terms WHERE term NOT IN (SELECT term FROM temp.item_words_vocab)"
+            )
+        ).all()
+    forgotten = 0
+    for start in range(0, len(dead), batch):
+        async with db.write() as conn:
+            for term_id, term in dead[start : start + batch]:
+                match = literal_column("item_words").op("MATCH")(_quoted(term))
+                if await conn.scalar(select(_WORDS.c.rowid).where(match).limit(1)) is not None:
+                    continue  # indexed again since the snapshot
+                await conn.execute(
+                    text("INSERT INTO word_terms_fts(word_terms_fts, rowid, term) VALUES ('delete', :id, :term)"),
+                    {"id": term_id, "term": term},
+                )
+                await conn.execute(delete(_TERMS).where(_TERMS.c.id == term_id))
+                forgotten += 1
+    return forgotten
+
+
 def _encodable(query: str) -> bool:
     try:
         query.encode("utf-8")

@@ -7,7 +7,7 @@ import base64
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 
 from kastell.db import schema as s
 from kastell.formats import mime
@@ -397,6 +397,35 @@ def test_answers_are_the_substring_answers(tmp_path: Path, db_url: str) -> None:
         for query in queries:
             expected = {item_id for item_id, body in texts.items() if query.lower() in body}
             assert await search(env, box, inbox.id, query) == expected, query
+        await env.close()
+
+    run(main())
+
+
+def test_vocabulary_forgets_words_of_deleted_mail(tmp_path: Path) -> None:
+    async def main() -> None:
+        env = await open_env(tmp_path)
+        box = await make_account(env, "org", "alice@a.test")
+        inbox = await box.folder_by_role("inbox")
+        gone = await box.append(inbox.id, NewItem(message(1, "tracking id zq7x9k2 and shared words")))
+        kept = await box.append(inbox.id, NewItem(message(2, "shared words stay")))
+        while await fulltext.index_pending(env.db):
+            pass
+        assert await fulltext.prune_vocabulary(env.db) == 0  # every word still has a message
+        await box.expunge(inbox.id, [(gone.uid, gone.uid)])
+        while await fulltext.index_pending(env.db):
+            pass
+        assert await fulltext.prune_vocabulary(env.db) >= 2  # "zq7x9k2", "tracking", ...
+        async with env.db.read() as conn:
+            terms = set(await conn.scalars(select(column("term")).select_from(table("word_terms"))))
+        assert "zq7x9k2" not in terms and "tracking" not in terms and {"shared", "words", "stay"} <= terms
+        assert await search(env, box, inbox.id, "shared wor") == {kept.item_id}
+        assert await search(env, box, inbox.id, "zq7x") == set()
+        # A word that comes back after being forgotten is found again.
+        again = await box.append(inbox.id, NewItem(message(3, "zq7x9k2 returns")))
+        assert await search(env, box, inbox.id, "q7x9") == {again.item_id}
+        async with env.db.write() as conn:
+            await conn.exec_driver_sql("INSERT INTO word_terms_fts(word_terms_fts) VALUES ('integrity-check')")
         await env.close()
 
     run(main())
