@@ -178,10 +178,7 @@ async def handle_fetch(session: Session, command: Command) -> str:
         rendered.append("bodystructure")
     with_structure = bool(names & {"BODY", "BODY[]", "BINARY", "BINARY.SIZE"})
     needs_source = any(a.needs_source for a in atts)
-    # Lines are handed to the transport in batches: one write per line costs a
-    # system call per message (FETCH 1:* FLAGS of a 250,000-message folder).
-    batch: list[bytes] = []
-    batched = written = 0
+    out = _Batched(session)
     rows = mailbox.iter_rows(
         selected.folder.id, ranges, with_structure=with_structure, rendered=rendered, changed_since=changed_since
     )
@@ -201,34 +198,49 @@ async def handle_fetch(session: Session, command: Command) -> str:
             # Message content: each data item goes out before the next is made.
             separator = b"* %d FETCH (" % seq
             for part in _render(item, atts, raw, parsed, seen_now, recent):
-                batch += (separator, part)
-                batched += len(separator) + len(part)
+                out.add(separator)
+                out.add(part)
                 separator = b" "
-                if batched >= BATCH_BYTES:
-                    session.send(b"".join(batch))
-                    batch.clear()
-                    written += batched
-                    batched = 0
-                    if written >= FLUSH_BYTES:
-                        written = 0
-                        await session.io.drain()
-            batch.append(b")\r\n")
-            batched += 3
+                await out.flush_if_full()
+            out.add(b")\r\n")
         else:
-            line = b"* %d FETCH (%s)\r\n" % (seq, b" ".join(_render(item, atts, raw, parsed, seen_now, recent)))
-            batch.append(line)
-            batched += len(line)
-        if batched >= BATCH_BYTES:
-            session.send(b"".join(batch))
-            batch.clear()
-            written += batched
-            batched = 0
-            if written >= FLUSH_BYTES:
-                written = 0
-                await session.io.drain()
-    if batch:
-        session.send(b"".join(batch))
+            out.add(b"* %d FETCH (%s)\r\n" % (seq, b" ".join(_render(item, atts, raw, parsed, seen_now, recent))))
+        await out.flush_if_full()
+    out.close()
     return f"{command.name} completed"
+
+
+class _Batched:
+    """FETCH output handed to the transport in batches (one write per line costs a
+    system call per message: FETCH 1:* FLAGS of a 250,000-message folder), the
+    socket drained every :data:`FLUSH_BYTES`."""
+
+    __slots__ = ("session", "parts", "size", "written")
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.parts: list[bytes] = []
+        self.size = self.written = 0
+
+    def add(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.size += len(data)
+
+    async def flush_if_full(self) -> None:
+        if self.size < BATCH_BYTES:
+            return
+        self.close()
+        self.written += self.size
+        self.size = 0
+        if self.written >= FLUSH_BYTES:
+            self.written = 0
+            await self.session.io.drain()
+
+    def close(self) -> None:
+        """Hand over what is batched (the session drains at the end of the command)."""
+        if self.parts:
+            self.session.send(b"".join(self.parts))
+            self.parts.clear()
 
 
 # ENVELOPE and BODYSTRUCTURE are pure functions of the stored bytes, and a blob id
