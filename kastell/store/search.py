@@ -17,7 +17,7 @@ sources, decide every source leaf for them in Python, and then run the exact
 query with each source leaf replaced by ``id IN (matching ids)``.  So the SQL
 keys narrow the scan, and the boolean structure (OR/NOT nesting) stays SQL's.
 
-BODY/TEXT use ``kastell.store.fulltext`` (a trigram index written at ingest)
+BODY/TEXT use ``kastell.store.fulltext`` (the full-text index fed at ingest)
 when the mailbox has index rows; otherwise they scan the candidates' sources
 (TEXT then also matches every header field; with the index, the header fields
 it holds: subject, names and addresses).
